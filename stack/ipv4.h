@@ -1,0 +1,46 @@
+/* IPv4: input dispatch, output with on-link vs gateway routing, fragmentation
+ * and reassembly (ipv4_frag.c). */
+#ifndef USTACK_IPV4_H
+#define USTACK_IPV4_H
+
+#include <stdint.h>
+
+#include "stack/pkt.h"
+#include "stack/us_stack.h"
+
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+
+/* What upper layers learn about a received datagram. */
+struct ipv4_rx {
+  uint32_t src, dst;      /* host byte order */
+  uint8_t proto, ttl, tos;
+  uint32_t csum_valid;    /* kernel vouched for the L4 checksum */
+};
+
+/* Send one datagram whose L4 header starts at pkt->data (headroom for IP and
+ * Ethernet must remain). src 0 = our address. Resolves the next hop through
+ * ARP; while unresolved the packet waits in a bounded queue, and if
+ * resolution fails the sender learns EHOSTUNREACH through its err hook
+ * (udp_err / tcp_err), as for a received ICMP host unreachable.
+ * df: set Don't Fragment (TCP). Packets larger than the MTU without df are
+ * fragmented (UDP). Returns 0, or a negative errno (-EMSGSIZE, -ENETUNREACH,
+ * -ENOBUFS). */
+int ipv4_output(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
+                uint8_t proto, int df);
+
+/* The path MTU toward dst as the stack knows it (link MTU, lowered by ICMP
+ * fragmentation-needed). */
+uint32_t ipv4_path_mtu(struct us_stack *s, uint32_t dst);
+
+/* Internet checksum helpers (checksum.c). */
+uint32_t us_csum_add(uint32_t sum, const void *data, size_t len);
+uint16_t us_csum_fold(uint32_t sum);
+uint32_t us_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint32_t len);
+/* Finish an L4 checksum at pkt->data + field_off over the whole pkt: in
+ * software, or as a partial checksum the device completes when it offloads. */
+void us_l4_csum(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
+                uint8_t proto, uint16_t field_off);
+
+#endif
