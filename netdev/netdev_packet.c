@@ -1,0 +1,258 @@
+/* AF_PACKET device: the stack owns one interface through a raw packet socket.
+ *
+ * PACKET_VNET_HDR puts a virtio-net header in front of every frame, which is
+ * what lets us live with a Linux peer on a veth: received GRO/GSO
+ * super-frames (tens of KB, checksum only partial) arrive whole together with
+ * the kernel's checksum verdict, and we can send one 64 KiB TCP unit that the
+ * kernel segments (GSO) with checksum offload. Receive is batched with
+ * recvmmsg; xmit queues copies that flush() hands to sendmmsg at the end of a
+ * loop turn. */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "netdev/netdev.h"
+#include "stack/alloc.h" /* the stack's heap, not the program's */
+
+#define PKT_VNET_LEN sizeof(struct virtio_net_hdr)
+#define PKT_FRAME_MAX (65536 + 256) /* a 64 KiB GRO frame plus link headers */
+#define PKT_BATCH 32                /* frames per recvmmsg / sendmmsg */
+#define PKT_SOCKBUF (4 << 20)
+
+struct pkt_slot {
+  struct virtio_net_hdr vh;
+  uint8_t *buf; /* PKT_FRAME_MAX bytes */
+};
+
+struct pkt_dev {
+  struct us_netdev base;
+  int fd;
+  int ifindex;
+  struct pkt_slot rx[PKT_BATCH];
+  struct pkt_slot tx[PKT_BATCH];
+  uint32_t tx_len[PKT_BATCH];
+  int tx_n;
+  uint64_t rx_truncated, rx_outgoing, tx_dropped;
+};
+
+#define ERRF(...) (errbuf ? (void)snprintf(errbuf, errlen, __VA_ARGS__) : (void)0)
+
+static int pkt_fd(struct us_netdev *d) { return ((struct pkt_dev *)d)->fd; }
+
+static void pkt_flush(struct us_netdev *d) {
+  struct pkt_dev *p = (struct pkt_dev *)d;
+  struct mmsghdr msgs[PKT_BATCH];
+  struct iovec iov[PKT_BATCH][2];
+  int done = 0;
+  memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)p->tx_n);
+  for (int i = 0; i < p->tx_n; i++) {
+    iov[i][0] = (struct iovec){&p->tx[i].vh, PKT_VNET_LEN};
+    iov[i][1] = (struct iovec){p->tx[i].buf, p->tx_len[i]};
+    msgs[i].msg_hdr.msg_iov = iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 2;
+  }
+  while (done < p->tx_n) {
+    int r = sendmmsg(p->fd, msgs + done, (unsigned)(p->tx_n - done), MSG_DONTWAIT);
+    if (r > 0) {
+      done += r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    /* Socket buffer full or the kernel refused this frame (bad GSO header):
+     * drop it, as a NIC drops on a full queue, and carry on with the rest. */
+    p->tx_dropped++;
+    done++;
+  }
+  p->tx_n = 0;
+}
+
+static int pkt_xmit(struct us_netdev *d, const uint8_t *frame, size_t len,
+                    const struct us_frame_meta *meta) {
+  struct pkt_dev *p = (struct pkt_dev *)d;
+  if (len < ETH_HLEN || len > PKT_FRAME_MAX) return -EMSGSIZE;
+  int gso = meta && meta->gso_size;
+  if (!gso && len > (size_t)d->mtu + ETH_HLEN + 4 /* VLAN tag */) return -EMSGSIZE;
+  if (p->tx_n == PKT_BATCH) pkt_flush(d);
+  struct pkt_slot *s = &p->tx[p->tx_n];
+  memset(&s->vh, 0, sizeof s->vh);
+  if (meta && (meta->flags & US_FRAME_CSUM_PARTIAL)) {
+    s->vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    s->vh.csum_start = meta->csum_start;
+    s->vh.csum_offset = meta->csum_offset;
+  }
+  if (gso) {
+    s->vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    s->vh.gso_size = meta->gso_size;
+    s->vh.hdr_len = meta->hdr_len;
+  }
+  memcpy(s->buf, frame, len);
+  p->tx_len[p->tx_n++] = (uint32_t)len;
+  return 0;
+}
+
+static int pkt_poll(struct us_netdev *d, us_netdev_rx_cb cb, void *arg, int max) {
+  struct pkt_dev *p = (struct pkt_dev *)d;
+  struct mmsghdr msgs[PKT_BATCH];
+  struct iovec iov[PKT_BATCH][2];
+  struct sockaddr_ll from[PKT_BATCH];
+  int delivered = 0;
+  while (delivered < max) {
+    int want = max - delivered < PKT_BATCH ? max - delivered : PKT_BATCH;
+    memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)want);
+    for (int i = 0; i < want; i++) {
+      iov[i][0] = (struct iovec){&p->rx[i].vh, PKT_VNET_LEN};
+      iov[i][1] = (struct iovec){p->rx[i].buf, PKT_FRAME_MAX};
+      msgs[i].msg_hdr.msg_iov = iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 2;
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    }
+    int r = recvmmsg(p->fd, msgs, (unsigned)want, MSG_DONTWAIT, NULL);
+    if (r <= 0) break;
+    for (int i = 0; i < r; i++) {
+      const struct msghdr *h = &msgs[i].msg_hdr;
+      /* Our own frames, for kernels without PACKET_IGNORE_OUTGOING. */
+      if (from[i].sll_pkttype == PACKET_OUTGOING) {
+        p->rx_outgoing++;
+        continue;
+      }
+      if ((h->msg_flags & MSG_TRUNC) || msgs[i].msg_len < PKT_VNET_LEN) {
+        p->rx_truncated++;
+        continue;
+      }
+      struct us_frame_meta meta = {0};
+      /* DATA_VALID: the kernel verified the checksum. NEEDS_CSUM: a local peer
+       * left it partial (GSO/veth) - the data never crossed a wire. */
+      if (p->rx[i].vh.flags & (VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_NEEDS_CSUM))
+        meta.flags |= US_FRAME_CSUM_VALID;
+      cb(arg, p->rx[i].buf, msgs[i].msg_len - PKT_VNET_LEN, &meta);
+      delivered++;
+    }
+    if (r < want) break;
+  }
+  return delivered;
+}
+
+static void pkt_close(struct us_netdev *d) {
+  struct pkt_dev *p = (struct pkt_dev *)d;
+  if (p->fd >= 0) close(p->fd);
+  for (int i = 0; i < PKT_BATCH; i++) {
+    us_free(p->rx[i].buf);
+    us_free(p->tx[i].buf);
+  }
+  us_free(p);
+}
+
+static const struct us_netdev_ops pkt_ops = {
+    .xmit = pkt_xmit, .flush = pkt_flush, .poll = pkt_poll, .fd = pkt_fd, .close = pkt_close,
+};
+
+static int set_int(int fd, int level, int opt, int v) {
+  return setsockopt(fd, level, opt, &v, sizeof v);
+}
+
+/* Reads index, MAC and MTU of ifname; fills errbuf on failure. */
+static int pkt_query_if(struct pkt_dev *p, const char *ifname, char *errbuf, size_t errlen) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (strlen(ifname) >= sizeof ifr.ifr_name || !*ifname) {
+    ERRF("no interface named '%s' here (see `ip link`)", ifname);
+    return -ENODEV;
+  }
+  strcpy(ifr.ifr_name, ifname);
+  if (ioctl(p->fd, SIOCGIFINDEX, &ifr) < 0) {
+    ERRF("no interface named '%s' here (see `ip link`)", ifname);
+    return -ENODEV;
+  }
+  p->ifindex = ifr.ifr_ifindex;
+  if (ioctl(p->fd, SIOCGIFHWADDR, &ifr) < 0 || ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
+    ERRF("interface '%s' is not an Ethernet interface", ifname);
+    return -EINVAL;
+  }
+  memcpy(p->base.mac, ifr.ifr_hwaddr.sa_data, 6);
+  if (ioctl(p->fd, SIOCGIFMTU, &ifr) < 0) {
+    ERRF("cannot read the MTU of '%s': %s", ifname, strerror(errno));
+    return -errno;
+  }
+  p->base.mtu = (uint16_t)(ifr.ifr_mtu > 65535 ? 65535 : ifr.ifr_mtu);
+  if (ioctl(p->fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+    ERRF("interface '%s' is down: ip link set %s up", ifname, ifname);
+    return -ENETDOWN;
+  }
+  return 0;
+}
+
+/* Socket options, then bind: the socket is opened with protocol 0 so that it
+ * receives nothing until bind() names the interface and ETH_P_ALL. */
+static int pkt_setup(struct pkt_dev *p, const char *ifname, int promisc, char *errbuf,
+                     size_t errlen) {
+  if (set_int(p->fd, SOL_PACKET, PACKET_VNET_HDR, 1) < 0) {
+    ERRF("PACKET_VNET_HDR on '%s': %s", ifname, strerror(errno));
+    return -errno;
+  }
+  (void)set_int(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1); /* else filtered in poll */
+  if (set_int(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, PKT_SOCKBUF) < 0)
+    (void)set_int(p->fd, SOL_SOCKET, SO_RCVBUF, PKT_SOCKBUF);
+  if (set_int(p->fd, SOL_SOCKET, SO_SNDBUFFORCE, PKT_SOCKBUF) < 0)
+    (void)set_int(p->fd, SOL_SOCKET, SO_SNDBUF, PKT_SOCKBUF);
+  struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+                            .sll_ifindex = p->ifindex};
+  if (bind(p->fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
+    ERRF("cannot bind to '%s': %s", ifname, strerror(errno));
+    return -errno;
+  }
+  if (promisc) {
+    struct packet_mreq mr = {.mr_ifindex = p->ifindex, .mr_type = PACKET_MR_PROMISC};
+    if (setsockopt(p->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) {
+      ERRF("cannot put '%s' in promiscuous mode for --mac: %s", ifname, strerror(errno));
+      return -errno;
+    }
+  }
+  return 0;
+}
+
+struct us_netdev *us_netdev_packet_open(const char *ifname, const uint8_t *mac_or_null,
+                                        char *errbuf, size_t errlen) {
+  struct pkt_dev *p = us_calloc(1, sizeof *p);
+  if (!p) {
+    ERRF("out of memory");
+    return NULL;
+  }
+  p->base.ops = &pkt_ops;
+  p->base.features = US_NETDEV_F_GSO_TCP4 | US_NETDEV_F_CSUM_OFFLOAD;
+  p->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (p->fd < 0) {
+    if (errno == EPERM || errno == EACCES)
+      ERRF("opening '%s' needs CAP_NET_RAW: run ustack as root", ifname);
+    else
+      ERRF("cannot open a packet socket: %s", strerror(errno));
+    us_free(p);
+    return NULL;
+  }
+  for (int i = 0; i < PKT_BATCH; i++) {
+    p->rx[i].buf = us_malloc(PKT_FRAME_MAX);
+    p->tx[i].buf = us_malloc(PKT_FRAME_MAX);
+    if (!p->rx[i].buf || !p->tx[i].buf) {
+      ERRF("out of memory");
+      pkt_close(&p->base);
+      return NULL;
+    }
+  }
+  if (pkt_query_if(p, ifname, errbuf, errlen) < 0 ||
+      pkt_setup(p, ifname, mac_or_null != NULL, errbuf, errlen) < 0) {
+    pkt_close(&p->base);
+    return NULL;
+  }
+  if (mac_or_null) memcpy(p->base.mac, mac_or_null, 6);
+  return &p->base;
+}
