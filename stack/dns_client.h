@@ -1,0 +1,133 @@
+/* The stack's DNS stub resolver: asks one server over the stack's own UDP
+ * for the A and/or AAAA records of a name, the way glibc's resolver would
+ * (search list and ndots, timeout and attempts), with a bounded cache that
+ * honours TTLs.
+ *
+ * Pure like the rest of stack/: time comes from the stack's clock and timers
+ * (us_stack_advance), randomness from us_rand64. Each transmission uses a
+ * fresh UDP socket on an ephemeral port with a random 16-bit ID; an answer is
+ * accepted only from the server asked (address and port), with that ID and
+ * the same question (name, type, class). Every rejected datagram is counted
+ * by its reason (US_CNT_DNS_* in counters.h).
+ *
+ * Not done here: /etc/hosts (shim/hosts_file.h) and numeric addresses are
+ * answered by the caller before it asks the client. Answers with the TC bit
+ * are meant to be retried over TCP; until the stack has a TCP socket API
+ * for in-stack users, the client uses the complete records of the truncated
+ * answer (as musl does) and counts US_CNT_DNS_TRUNCATED. See
+ * dns_xfer_truncated() in dns_client.c. */
+#ifndef USTACK_DNS_CLIENT_H
+#define USTACK_DNS_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/dns_wire.h"
+#include "stack/us_stack.h"
+
+#define US_DNS_MAX_SEARCH 6
+#define US_DNS_MAX_ATTEMPTS 5   /* glibc RES_MAXRETRY */
+#define US_DNS_MAX_ADDRS 32     /* per record type in one result */
+#define US_DNS_MAX_CNAME 16     /* longest CNAME chain followed */
+
+struct us_dns_config {
+  uint32_t server;        /* IPv4, host byte order; 0 = the stack's cfg.dns */
+  uint16_t port;          /* 0 = 53 */
+  const char *search[US_DNS_MAX_SEARCH]; /* copied by us_dns_client_new */
+  int nsearch;
+  int ndots;              /* names with at least ndots dots are tried as-is first */
+  uint32_t timeout_ms;    /* wait for the first try; each retry waits twice the last */
+  int attempts;           /* tries per question, 1..US_DNS_MAX_ATTEMPTS */
+  int cache_entries;      /* bound on cached (name, type) answers; 0 = no cache */
+  uint32_t max_ttl;       /* seconds; longer TTLs are cut to this */
+};
+
+/* glibc's defaults: ndots 1, timeout 5 s, attempts 2; 256 cache entries,
+ * TTLs capped at one day. */
+void us_dns_config_defaults(struct us_dns_config *cfg);
+
+enum us_dns_want { US_DNS_WANT_A = 1, US_DNS_WANT_AAAA = 2, US_DNS_WANT_BOTH = 3 };
+
+enum us_dns_status {
+  US_DNS_OK = 0,
+  US_DNS_NONAME,  /* NXDOMAIN for every name tried: EAI_NONAME */
+  US_DNS_NODATA,  /* the name exists, with no address of the kind asked: EAI_NODATA */
+  US_DNS_AGAIN,   /* no answer after all attempts, or SERVFAIL: EAI_AGAIN */
+  US_DNS_FAIL,    /* FORMERR, NOTIMP, REFUSED, or a CNAME loop: EAI_FAIL */
+  US_DNS_BADNAME, /* not a valid domain name: EAI_NONAME */
+  US_DNS_NOMEM,   /* EAI_MEMORY */
+};
+const char *us_dns_status_str(int status);
+
+struct us_dns_addr {
+  uint8_t family;   /* 4 or 6 */
+  uint8_t addr[16]; /* network byte order; IPv4 uses the first 4 bytes */
+};
+
+struct us_dns_result {
+  int status;                     /* enum us_dns_status */
+  const char *name;               /* the name as asked */
+  const char *canon;              /* OK: end of the CNAME chain; otherwise the name asked */
+  const struct us_dns_addr *addrs;
+  size_t naddrs;                  /* A records first, then AAAA */
+  uint32_t ttl;                   /* OK: seconds the answer stays valid */
+  us_time_t elapsed;              /* on the stack clock, from the query to this call */
+  int from_cache;                 /* 1 if no packet was needed */
+};
+/* The result and everything it points to are valid only during the call. */
+typedef void (*us_dns_cb)(void *user, const struct us_dns_result *r);
+
+struct us_stack;
+struct us_dns_client;
+struct us_dns_query;
+
+/* The client lives beside the stack and must be freed before it. NULL if
+ * out of memory. */
+struct us_dns_client *us_dns_client_new(struct us_stack *s, const struct us_dns_config *cfg);
+/* Drops outstanding queries without calling their callbacks. Not from
+ * inside a callback. */
+void us_dns_client_free(struct us_dns_client *c);
+
+/* Resolve name. The callback runs exactly once, unless the query is
+ * cancelled. If the answer is known at once (cache, invalid name, no
+ * memory) the callback runs before this returns and NULL is returned;
+ * otherwise the handle, valid until the callback has run. */
+struct us_dns_query *us_dns_query(struct us_dns_client *c, const char *name, int want,
+                                  us_dns_cb cb, void *user);
+/* Forget a query: no callback. Harmless from inside its own callback. */
+void us_dns_cancel(struct us_dns_query *q);
+
+void us_dns_cache_flush(struct us_dns_client *c);
+size_t us_dns_cache_count(const struct us_dns_client *c);
+
+/* --- For tests and the fuzzer ------------------------------------------ */
+
+/* What the i-th outstanding transmission (oldest first) sent: its ID, local
+ * port and question type. Returns 0, or -1 if there is no i-th. */
+int us_dns_client_outstanding(const struct us_dns_client *c, int i, uint16_t *id,
+                              uint16_t *port, uint16_t *qtype);
+/* Hand a datagram to the i-th outstanding transmission as if its socket had
+ * received it (the answer path without the UDP layer's own filtering). */
+void us_dns_client_inject(struct us_dns_client *c, int i, uint32_t src_ip, uint16_t src_port,
+                          const uint8_t *data, size_t len);
+
+/* The answer section of a NOERROR/NXDOMAIN reply, read for (qname, qtype):
+ * follows the CNAME chain from qname and collects the addresses at its end. */
+struct dns_extract {
+  struct us_dns_addr addrs[US_DNS_MAX_ADDRS];
+  int naddrs;
+  uint8_t canon[DNS_NAME_MAX]; /* end of the chain, wire form */
+  size_t canon_len;
+  uint32_t ttl;     /* min TTL of the chain and the addresses */
+  int neg_ttl_set;  /* an SOA in the authority section gave a negative TTL */
+  uint32_t neg_ttl;
+};
+/* off: first byte after the question. lenient: the message was truncated
+ * (TC), so stop quietly at the first incomplete record. Returns 0, a
+ * dns_err, or DNS_E_CNAME_LOOP. */
+#define DNS_E_CNAME_LOOP (-100)
+int dns_extract_answer(const uint8_t *msg, size_t len, size_t off, const struct dns_header *h,
+                       const uint8_t *qname, size_t qname_len, uint16_t qtype, int lenient,
+                       struct dns_extract *out);
+
+#endif

@@ -1,0 +1,306 @@
+/* DNS message reading and building. See dns_wire.h for the rules; every
+ * read below is checked against len before it happens. */
+#include "stack/dns_wire.h"
+
+#include <string.h>
+
+const char *dns_err_str(int err) {
+  switch (err) {
+  case DNS_OK: return "ok";
+  case DNS_E_SHORT: return "length past the end of the message";
+  case DNS_E_PTR_RANGE: return "compression pointer out of range";
+  case DNS_E_PTR_LOOP: return "compression pointer not backward (loop)";
+  case DNS_E_LABEL: return "bad label length or type";
+  case DNS_E_NAME_LONG: return "name longer than 255 bytes";
+  case DNS_E_RDATA: return "rdata inconsistent with its type";
+  case DNS_E_TEXT: return "name is not a valid host name";
+  case DNS_E_SPACE: return "no room in the output buffer";
+  default: return "unknown error";
+  }
+}
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t get32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int dns_read_header(const uint8_t *msg, size_t len, struct dns_header *h) {
+  if (len < DNS_HDR_LEN) return DNS_E_SHORT;
+  h->id = get16(msg);
+  h->flags = get16(msg + 2);
+  h->qdcount = get16(msg + 4);
+  h->ancount = get16(msg + 6);
+  h->nscount = get16(msg + 8);
+  h->arcount = get16(msg + 10);
+  return DNS_OK;
+}
+
+/* Follows labels and pointers from *off. `bound` is the lowest offset the
+ * walk has started a label run at; a pointer must land strictly below it and
+ * inside the message body, so every jump lowers the bound and the walk ends. */
+int dns_read_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out, size_t *out_len) {
+  size_t pos = *off, bound = *off, end = 0, n = 0;
+  int jumped = 0;
+  for (;;) {
+    if (pos >= len) return DNS_E_SHORT;
+    uint8_t c = msg[pos];
+    if ((c & 0xc0) == 0xc0) {
+      if (pos + 1 >= len) return DNS_E_SHORT;
+      size_t target = (size_t)(c & 0x3f) << 8 | msg[pos + 1];
+      if (!jumped) end = pos + 2;
+      jumped = 1;
+      if (target < DNS_HDR_LEN || target >= len) return DNS_E_PTR_RANGE;
+      if (target >= bound) return DNS_E_PTR_LOOP;
+      bound = pos = target;
+      continue;
+    }
+    if (c & 0xc0) return DNS_E_LABEL; /* 0x40 / 0x80: extended or reserved */
+    if (c == 0) {
+      out[n++] = 0; /* room guaranteed by the check on every label */
+      if (!jumped) end = pos + 1;
+      break;
+    }
+    if (c > len - pos - 1) return DNS_E_SHORT;
+    if (n + 1 + c + 1 > DNS_NAME_MAX) return DNS_E_NAME_LONG; /* keep room for root */
+    memcpy(out + n, msg + pos, (size_t)c + 1);
+    n += (size_t)c + 1;
+    pos += (size_t)c + 1;
+  }
+  *out_len = n;
+  *off = end;
+  return DNS_OK;
+}
+
+int dns_skip_name(const uint8_t *msg, size_t len, size_t *off) {
+  uint8_t tmp[DNS_NAME_MAX];
+  size_t n;
+  return dns_read_name(msg, len, off, tmp, &n);
+}
+
+int dns_read_question(const uint8_t *msg, size_t len, size_t *off, struct dns_question *q) {
+  size_t n, pos = *off;
+  int err = dns_read_name(msg, len, &pos, q->name, &n);
+  if (err) return err;
+  if (len - pos < 4) return DNS_E_SHORT;
+  q->name_len = (uint8_t)n;
+  q->type = get16(msg + pos);
+  q->qclass = get16(msg + pos + 2);
+  *off = pos + 4;
+  return DNS_OK;
+}
+
+int dns_read_rr(const uint8_t *msg, size_t len, size_t *off, struct dns_rr *rr) {
+  size_t n, pos = *off;
+  int err = dns_read_name(msg, len, &pos, rr->name, &n);
+  if (err) return err;
+  if (len - pos < 10) return DNS_E_SHORT;
+  rr->name_len = (uint8_t)n;
+  rr->type = get16(msg + pos);
+  rr->rclass = get16(msg + pos + 2);
+  rr->ttl = get32(msg + pos + 4);
+  if (rr->ttl & 0x80000000u) rr->ttl = 0;
+  rr->rdlen = get16(msg + pos + 8);
+  pos += 10;
+  if (rr->rdlen > len - pos) return DNS_E_SHORT;
+  rr->rdoff = pos;
+  *off = pos + rr->rdlen;
+  return DNS_OK;
+}
+
+int dns_rr_name(const uint8_t *msg, size_t len, const struct dns_rr *rr, uint8_t *out,
+                size_t *out_len) {
+  size_t pos = rr->rdoff;
+  int err = dns_read_name(msg, len, &pos, out, out_len);
+  if (err) return err;
+  return pos == rr->rdoff + rr->rdlen ? DNS_OK : DNS_E_RDATA;
+}
+
+int dns_rr_soa_ttl(const uint8_t *msg, size_t len, const struct dns_rr *rr, uint32_t *ttl) {
+  size_t pos = rr->rdoff, rdend = rr->rdoff + rr->rdlen;
+  int err = dns_skip_name(msg, len, &pos);        /* MNAME */
+  if (!err) err = dns_skip_name(msg, len, &pos);  /* RNAME */
+  if (err) return err;
+  /* SERIAL REFRESH RETRY EXPIRE MINIMUM, ending exactly at the rdata end. */
+  if (pos > rdend || rdend - pos != 20) return DNS_E_RDATA;
+  uint32_t minimum = get32(msg + pos + 16);
+  if (minimum & 0x80000000u) minimum = 0;
+  *ttl = minimum < rr->ttl ? minimum : rr->ttl;
+  return DNS_OK;
+}
+
+/* Type-specific checks for the record types the resolver reads. */
+static int rr_check(const uint8_t *msg, size_t len, const struct dns_rr *rr) {
+  uint8_t tmp[DNS_NAME_MAX];
+  size_t n;
+  uint32_t ttl;
+  if (rr->rclass != DNS_CLASS_IN) return DNS_OK; /* OPT and others: opaque */
+  switch (rr->type) {
+  case DNS_TYPE_A: return rr->rdlen == 4 ? DNS_OK : DNS_E_RDATA;
+  case DNS_TYPE_AAAA: return rr->rdlen == 16 ? DNS_OK : DNS_E_RDATA;
+  case DNS_TYPE_CNAME:
+  case DNS_TYPE_NS:
+  case DNS_TYPE_PTR: return dns_rr_name(msg, len, rr, tmp, &n);
+  case DNS_TYPE_SOA: return dns_rr_soa_ttl(msg, len, rr, &ttl);
+  default: return DNS_OK;
+  }
+}
+
+int dns_validate(const uint8_t *msg, size_t len) {
+  struct dns_header h;
+  int err = dns_read_header(msg, len, &h);
+  if (err) return err;
+  size_t off = DNS_HDR_LEN;
+  for (unsigned i = 0; i < h.qdcount; i++) {
+    struct dns_question q;
+    if ((err = dns_read_question(msg, len, &off, &q))) return err;
+  }
+  unsigned records = (unsigned)h.ancount + h.nscount + h.arcount;
+  for (unsigned i = 0; i < records; i++) {
+    struct dns_rr rr;
+    if ((err = dns_read_rr(msg, len, &off, &rr))) return err;
+    if ((err = rr_check(msg, len, &rr))) return err;
+  }
+  return DNS_OK;
+}
+
+/* --- Names ------------------------------------------------------------- */
+
+/* Printable ASCII except the two bytes with a meaning in the dotted form. */
+static int host_char_ok(unsigned char ch) {
+  return ch > 0x20 && ch < 0x7f && ch != '.' && ch != '\\';
+}
+
+int dns_name_from_text(const char *text, uint8_t *out, size_t *out_len) {
+  size_t n = 0, tlen = strlen(text);
+  if (tlen == 1 && text[0] == '.') { /* the root */
+    out[0] = 0;
+    *out_len = 1;
+    return DNS_OK;
+  }
+  if (tlen > 0 && text[tlen - 1] == '.') tlen--;
+  if (tlen == 0) return DNS_E_TEXT;
+  size_t i = 0;
+  while (i <= tlen) {
+    size_t j = i;
+    while (j < tlen && text[j] != '.') {
+      if (!host_char_ok((unsigned char)text[j])) return DNS_E_TEXT;
+      j++;
+    }
+    size_t lab = j - i;
+    if (lab == 0) return DNS_E_TEXT; /* "a..b", ".a" */
+    if (lab > DNS_LABEL_MAX) return DNS_E_LABEL;
+    if (n + 1 + lab + 1 > DNS_NAME_MAX) return DNS_E_NAME_LONG;
+    out[n++] = (uint8_t)lab;
+    memcpy(out + n, text + i, lab);
+    n += lab;
+    i = j + 1;
+  }
+  out[n++] = 0;
+  *out_len = n;
+  return DNS_OK;
+}
+
+int dns_name_to_text(const uint8_t *name, size_t name_len, char *out, size_t cap) {
+  size_t i = 0, o = 0;
+  if (cap < 2) return DNS_E_SPACE;
+  while (i < name_len && name[i] != 0) {
+    size_t lab = name[i];
+    if (lab > DNS_LABEL_MAX || lab > name_len - i - 1) return DNS_E_LABEL;
+    if (o + lab + 2 > cap) return DNS_E_SPACE; /* label, '.' or NUL */
+    if (o) out[o++] = '.';
+    for (size_t k = 0; k < lab; k++) {
+      unsigned char ch = name[i + 1 + k];
+      if (!host_char_ok(ch)) return DNS_E_TEXT;
+      out[o++] = (char)ch;
+    }
+    i += lab + 1;
+  }
+  if (i >= name_len) return DNS_E_SHORT; /* no root label */
+  if (o == 0) out[o++] = '.';
+  out[o] = 0;
+  return DNS_OK;
+}
+
+static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+int dns_name_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+  if (alen != blen) return 0;
+  for (size_t i = 0; i < alen; i++)
+    if (lower(a[i]) != lower(b[i])) return 0;
+  return 1;
+}
+
+int dns_name_labels(const uint8_t *name, size_t name_len) {
+  int labels = 0;
+  for (size_t i = 0; i < name_len && name[i] != 0; i += (size_t)name[i] + 1) labels++;
+  return labels;
+}
+
+/* --- Building ---------------------------------------------------------- */
+
+void dns_b_init(struct dns_builder *b, uint8_t *buf, size_t cap) {
+  b->buf = buf;
+  b->cap = cap;
+  b->len = 0;
+  b->err = DNS_OK;
+}
+
+void dns_b_bytes(struct dns_builder *b, const void *p, size_t n) {
+  if (b->err) return;
+  if (n > b->cap - b->len) {
+    b->err = DNS_E_SPACE;
+    return;
+  }
+  if (n) memcpy(b->buf + b->len, p, n);
+  b->len += n;
+}
+
+void dns_b_u16(struct dns_builder *b, uint16_t v) {
+  uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+  dns_b_bytes(b, x, 2);
+}
+
+void dns_b_u32(struct dns_builder *b, uint32_t v) {
+  uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+  dns_b_bytes(b, x, 4);
+}
+
+void dns_b_header(struct dns_builder *b, const struct dns_header *h) {
+  dns_b_u16(b, h->id);
+  dns_b_u16(b, h->flags);
+  dns_b_u16(b, h->qdcount);
+  dns_b_u16(b, h->ancount);
+  dns_b_u16(b, h->nscount);
+  dns_b_u16(b, h->arcount);
+}
+
+void dns_b_name(struct dns_builder *b, const uint8_t *name, size_t name_len) {
+  dns_b_bytes(b, name, name_len);
+}
+
+void dns_b_question(struct dns_builder *b, const uint8_t *name, size_t name_len, uint16_t type,
+                    uint16_t qclass) {
+  dns_b_name(b, name, name_len);
+  dns_b_u16(b, type);
+  dns_b_u16(b, qclass);
+}
+
+void dns_b_rr(struct dns_builder *b, const uint8_t *name, size_t name_len, uint16_t type,
+              uint16_t rclass, uint32_t ttl, const void *rdata, uint16_t rdlen) {
+  dns_b_name(b, name, name_len);
+  dns_b_u16(b, type);
+  dns_b_u16(b, rclass);
+  dns_b_u32(b, ttl);
+  dns_b_u16(b, rdlen);
+  dns_b_bytes(b, rdata, rdlen);
+}
+
+int dns_build_query(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *name,
+                    size_t name_len, uint16_t type) {
+  struct dns_builder b;
+  struct dns_header h = {.id = id, .flags = DNS_F_RD, .qdcount = 1};
+  dns_b_init(&b, buf, cap);
+  dns_b_header(&b, &h);
+  dns_b_question(&b, name, name_len, type, DNS_CLASS_IN);
+  return b.err ? b.err : (int)b.len;
+}
