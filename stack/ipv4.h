@@ -17,6 +17,12 @@ struct ipv4_rx {
   uint32_t src, dst;      /* host byte order */
   uint8_t proto, ttl, tos;
   uint32_t csum_valid;    /* kernel vouched for the L4 checksum */
+  /* Added by the ipv4 module: the whole datagram (IP header first), for
+   * ICMP errors that quote it; and whether it was sent to a broadcast or
+   * multicast address (no ICMP errors, no TCP). */
+  const uint8_t *pkt;
+  uint32_t pkt_len;
+  uint8_t bcast;
 };
 
 /* Send one datagram whose L4 header starts at pkt->data (headroom for IP and

@@ -8,7 +8,9 @@
 #include "netdev/netdev.h"
 #include "stack/alloc.h"
 #include "stack/arp.h"
+#include "stack/icmp.h"
 #include "stack/ipv4_frag.h"
+#include "stack/ipv4_wire.h"
 #include "stack/timer_wheel.h"
 #include "stack/udp_table.h"
 #include "stack/us_stack.h"
@@ -28,6 +30,8 @@ struct us_stack {
   struct arp_state arp;         /* arp.c */
   struct ipv4_frag_state frag;  /* ipv4_frag.c */
   uint16_t ip_id;               /* next IPv4 identification */
+  struct ipv4_pmtu pmtu[IPV4_PMTU_SLOTS]; /* ipv4.c: learned path MTUs */
+  struct icmp_state icmp;       /* icmp.c */
   struct udp_table udp;         /* udp.c */
   struct tcp_state *tcp;        /* tcp_*.c */
 };

@@ -44,7 +44,8 @@ void us_stack_advance(struct us_stack *s, us_time_t now);
 us_time_t us_stack_next_deadline(const struct us_stack *s);
 
 uint64_t us_stack_counter(const struct us_stack *s, enum us_counter c);
-const char *us_counter_name(enum us_counter c);
+const char *us_counter_name(enum us_counter c); /* "ETH_RX" */
+const char *us_counter_desc(enum us_counter c); /* "eth frames received" */
 
 /* Duplicate-address detection: nonzero once another host answered ARP for our
  * address; mac filled with that host's MAC. */

@@ -1,0 +1,277 @@
+/* IPv4: header format, input checks and dispatch, output with routing and
+ * fragmentation, path MTU memory, and error delivery to the upper layers. */
+#include <errno.h>
+#include <string.h>
+
+#include "stack/eth.h"
+#include "stack/stack.h"
+#include "stack/tcp.h"
+
+#define IPV4_MIN_PMTU 552 /* Linux min_pmtu: lower ICMP claims are raised to it */
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t rd32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void wr32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* Options: syntax only (each TLV inside the header); source routes refused. */
+static int ipv4_check_options(const uint8_t *o, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t type = o[i];
+    if (type == 0) break;      /* end of list */
+    if (type == 1) { i++; continue; } /* no-op */
+    if (i + 1 >= n) return -1;
+    uint8_t l = o[i + 1];
+    if (l < 2 || i + l > n) return -1;
+    if (type == IPV4_OPT_LSRR || type == IPV4_OPT_SSRR) return -1;
+    i += l;
+  }
+  return 0;
+}
+
+int ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h, int *has_opts,
+               enum us_counter *why) {
+  if (len < IPV4_HLEN) { *why = US_CNT_IPV4_DROP_SHORT; return -1; }
+  if (p[0] >> 4 != 4) { *why = US_CNT_IPV4_DROP_VERSION; return -1; }
+  h->hlen = (uint8_t)((p[0] & 0xf) * 4);
+  if (h->hlen < IPV4_HLEN || h->hlen > len) { *why = US_CNT_IPV4_DROP_HDRLEN; return -1; }
+  h->tos = p[1];
+  h->tot_len = rd16(p + 2);
+  if (h->tot_len < h->hlen || h->tot_len > len) { *why = US_CNT_IPV4_DROP_TOTLEN; return -1; }
+  if (us_csum_fold(us_csum_add(0, p, h->hlen)) != 0) { *why = US_CNT_IPV4_DROP_CSUM; return -1; }
+  h->id = rd16(p + 4);
+  h->frag = rd16(p + 6);
+  h->ttl = p[8];
+  h->proto = p[9];
+  h->csum = rd16(p + 10);
+  h->src = rd32(p + 12);
+  h->dst = rd32(p + 16);
+  *has_opts = h->hlen > IPV4_HLEN;
+  if (*has_opts && ipv4_check_options(p + IPV4_HLEN, h->hlen - IPV4_HLEN) < 0) {
+    *why = US_CNT_IPV4_DROP_OPTIONS;
+    return -1;
+  }
+  return 0;
+}
+
+void ipv4_emit(uint8_t *out, const struct ipv4_hdr *h) {
+  out[0] = 0x45;
+  out[1] = h->tos;
+  wr16(out + 2, h->tot_len);
+  wr16(out + 4, h->id);
+  wr16(out + 6, h->frag);
+  out[8] = h->ttl;
+  out[9] = h->proto;
+  wr16(out + 10, 0);
+  wr32(out + 12, h->src);
+  wr32(out + 16, h->dst);
+  wr16(out + 10, us_csum_fold(us_csum_add(0, out, IPV4_HLEN)));
+}
+
+int ipv4_is_bcast(const struct us_stack *s, uint32_t ip) {
+  if (ip == 0xffffffffu) return 1;
+  uint32_t m = s->netmask;
+  if (s->cfg.prefix_len == 0 || s->cfg.prefix_len > 30) return 0;
+  return ((ip ^ s->cfg.ip) & m) == 0 && (ip & ~m) == ~m;
+}
+
+static int ipv4_is_mcast(uint32_t ip) { return (ip >> 28) == 0xe; }
+
+/* ---- input ---- */
+
+static void ipv4_dispatch(struct us_stack *s, const struct ipv4_hdr *h, const uint8_t *pkt,
+                          size_t len, uint32_t csum_valid, int bcast) {
+  struct ipv4_rx rx = {
+      .src = h->src, .dst = h->dst, .proto = h->proto, .ttl = h->ttl, .tos = h->tos,
+      .csum_valid = csum_valid, .pkt = pkt, .pkt_len = (uint32_t)len, .bcast = (uint8_t)bcast,
+  };
+  const uint8_t *l4 = pkt + h->hlen;
+  size_t l4len = len - h->hlen;
+  switch (h->proto) {
+  case IPPROTO_ICMP_:
+    icmp_input(s, &rx, l4, l4len);
+    break;
+  case IPPROTO_UDP_:
+    udp_input(s, &rx, l4, l4len);
+    break;
+  case IPPROTO_TCP_:
+    if (bcast) { us_count(s, US_CNT_IPV4_DROP_NOT_US); break; }
+    tcp_input(s, &rx, l4, l4len);
+    break;
+  default:
+    us_count(s, US_CNT_IPV4_DROP_PROTO);
+    if (!bcast) icmp_send_error(s, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, pkt, len);
+  }
+}
+
+void ipv4_input(struct us_stack *s, const uint8_t *p, size_t len,
+                const struct us_frame_meta *meta, int link_bcast) {
+  struct ipv4_hdr h;
+  int has_opts;
+  enum us_counter why;
+  (void)link_bcast;
+  us_count(s, US_CNT_IPV4_RX);
+  if (ipv4_parse(p, len, &h, &has_opts, &why) < 0) {
+    us_count(s, why);
+    return;
+  }
+  if (has_opts) us_count(s, US_CNT_IPV4_RX_OPTIONS);
+  int bcast = 0;
+  if (h.dst != s->cfg.ip) {
+    if (!ipv4_is_bcast(s, h.dst) && !ipv4_is_mcast(h.dst)) {
+      us_count(s, US_CNT_IPV4_DROP_NOT_US);
+      return;
+    }
+    bcast = 1;
+  }
+  if (h.src == s->cfg.ip || ipv4_is_bcast(s, h.src) || ipv4_is_mcast(h.src) ||
+      (h.src >> 24) == 127 || (h.src == 0 && !bcast)) {
+    us_count(s, US_CNT_IPV4_DROP_MARTIAN);
+    return;
+  }
+  if (ipv4_is_fragment(&h)) {
+    uint8_t *whole;
+    size_t whole_len;
+    us_count(s, US_CNT_IPV4_FRAG_RX);
+    if (ipv4_frag_input(s, &h, p, &whole, &whole_len)) {
+      struct ipv4_hdr wh = h;
+      wh.tot_len = (uint16_t)whole_len;
+      wh.frag = 0;
+      ipv4_dispatch(s, &wh, whole, whole_len, 0, bcast);
+      us_free(whole);
+    }
+    return;
+  }
+  uint32_t csum_valid = meta && (meta->flags & US_FRAME_CSUM_VALID);
+  ipv4_dispatch(s, &h, p, h.tot_len, csum_valid, bcast);
+}
+
+/* ---- errors about what we sent ---- */
+
+void ipv4_report_err(struct us_stack *s, const uint8_t *orig, size_t len, int err,
+                     uint32_t mtu) {
+  if (len < IPV4_HLEN || orig[0] >> 4 != 4) return;
+  size_t hlen = (size_t)(orig[0] & 0xf) * 4;
+  if (hlen < IPV4_HLEN || hlen + 8 > len) return;
+  uint32_t src = rd32(orig + 12), dst = rd32(orig + 16);
+  if (src != s->cfg.ip) return;
+  if (err == EMSGSIZE && mtu) ipv4_pmtu_update(s, dst, mtu);
+  if (rd16(orig + 6) & IPV4_OFF_MASK) return; /* no L4 header in a later fragment */
+  switch (orig[9]) {
+  case IPPROTO_UDP_:
+    udp_err(s, src, dst, orig + hlen, len - hlen, err, mtu);
+    break;
+  case IPPROTO_TCP_:
+    tcp_err(s, src, dst, orig + hlen, len - hlen, err, mtu);
+    break;
+  default:
+    break;
+  }
+}
+
+/* ---- path MTU ---- */
+
+uint32_t ipv4_path_mtu(struct us_stack *s, uint32_t dst) {
+  uint32_t mtu = s->dev->mtu;
+  for (int i = 0; i < IPV4_PMTU_SLOTS; i++) {
+    struct ipv4_pmtu *p = &s->pmtu[i];
+    if (p->mtu && p->dst == dst && p->expires > s->now && p->mtu < mtu) mtu = p->mtu;
+  }
+  return mtu;
+}
+
+void ipv4_pmtu_update(struct us_stack *s, uint32_t dst, uint32_t mtu) {
+  if (mtu < IPV4_MIN_PMTU) mtu = IPV4_MIN_PMTU;
+  if (mtu >= s->dev->mtu) return;
+  struct ipv4_pmtu *slot = &s->pmtu[0];
+  for (int i = 0; i < IPV4_PMTU_SLOTS; i++) {
+    struct ipv4_pmtu *p = &s->pmtu[i];
+    if (p->mtu && p->dst == dst) { slot = p; break; }
+    if (!p->mtu || p->expires < slot->expires) slot = p; /* free or oldest */
+  }
+  if (slot->mtu && slot->dst == dst && slot->expires > s->now && slot->mtu <= mtu) return;
+  slot->dst = dst;
+  slot->mtu = mtu;
+  slot->expires = s->now + IPV4_PMTU_EXPIRE_US;
+}
+
+/* ---- output ---- */
+
+static int ipv4_route(struct us_stack *s, uint32_t dst, uint32_t *nexthop) {
+  if (!dst) return -EDESTADDRREQ;
+  if (ipv4_is_bcast(s, dst) || ipv4_is_mcast(dst) || ((dst ^ s->cfg.ip) & s->netmask) == 0) {
+    *nexthop = dst; /* on the link */
+    return 0;
+  }
+  if (!s->cfg.gw) return -ENETUNREACH;
+  *nexthop = s->cfg.gw;
+  return 0;
+}
+
+static void ipv4_push_hdr(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
+                          uint8_t proto, uint16_t frag, uint16_t id) {
+  struct ipv4_hdr h = {
+      .hlen = IPV4_HLEN, .tot_len = (uint16_t)(pkt->len + IPV4_HLEN), .id = id, .frag = frag,
+      .ttl = IPV4_DEFAULT_TTL, .proto = proto, .src = src, .dst = dst,
+  };
+  ipv4_emit(us_pkt_push(pkt, IPV4_HLEN), &h);
+  us_count(s, US_CNT_IPV4_TX);
+}
+
+static int ipv4_fragment(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
+                         uint8_t proto, uint32_t mtu, uint32_t nexthop) {
+  /* Fragments cannot carry a partial checksum: finish it here. */
+  us_csum_finalize(pkt->data, pkt->len, &pkt->meta);
+  uint32_t maxpay = (mtu - IPV4_HLEN) & ~7u;
+  uint32_t cap = ETH_HLEN + IPV4_HLEN + maxpay;
+  uint8_t *buf = us_malloc(cap);
+  if (!buf) {
+    us_count(s, US_CNT_IPV4_TX_NOMEM);
+    return -ENOBUFS;
+  }
+  uint16_t id = s->ip_id++;
+  int rc = 0;
+  for (uint32_t off = 0; off < pkt->len && rc == 0; off += maxpay) {
+    uint32_t n = pkt->len - off < maxpay ? pkt->len - off : maxpay;
+    struct us_pkt f;
+    us_pkt_init(&f, buf, cap, ETH_HLEN + IPV4_HLEN);
+    memcpy(us_pkt_put(&f, n), pkt->data + off, n);
+    uint16_t frag = (uint16_t)(off / 8) | (off + n < pkt->len ? IPV4_F_MF : 0);
+    ipv4_push_hdr(s, &f, src, dst, proto, frag, id);
+    us_count(s, US_CNT_IPV4_FRAGS_SENT);
+    rc = arp_output(s, &f, nexthop);
+  }
+  us_free(buf);
+  return rc;
+}
+
+int ipv4_output(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
+                uint8_t proto, int df) {
+  uint32_t nexthop;
+  int rc = ipv4_route(s, dst, &nexthop);
+  if (rc < 0) {
+    us_count(s, US_CNT_IPV4_TX_NOROUTE);
+    return rc;
+  }
+  if (!src) src = s->cfg.ip;
+  uint32_t total = pkt->len + IPV4_HLEN;
+  if (total > IPV4_MAX_LEN) {
+    us_count(s, US_CNT_IPV4_TX_MSGSIZE);
+    return -EMSGSIZE;
+  }
+  uint32_t mtu = ipv4_path_mtu(s, dst);
+  if (total > mtu && !pkt->meta.gso_size) {
+    if (df) {
+      us_count(s, US_CNT_IPV4_TX_MSGSIZE);
+      return -EMSGSIZE;
+    }
+    return ipv4_fragment(s, pkt, src, dst, proto, mtu, nexthop);
+  }
+  ipv4_push_hdr(s, pkt, src, dst, proto, df ? IPV4_F_DF : 0, s->ip_id++);
+  return arp_output(s, pkt, nexthop);
+}
