@@ -1,0 +1,240 @@
+/* ustack: the launcher.
+ *
+ *   ustack [options] [--] PROGRAM [ARGS...]
+ *
+ * Parses the configuration, starts the stack host thread in this process,
+ * opens the control socket programs will ask for sockets on, runs PROGRAM
+ * with libustack.so preloaded (absolute path, found beside this binary as
+ * ../lib/libustack.so) and the USTACK_* configuration in its environment,
+ * forwards the usual termination signals to it, and exits with its status
+ * (128+N when killed by signal N). Exit status 2: ustack could not start. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shim/config.h"
+#include "shim/host.h"
+#include "shim/log.h"
+
+#define EXIT_SETUP 2
+
+extern char **environ;
+
+static volatile sig_atomic_t child_pid;
+static volatile sig_atomic_t ip_conflict;
+
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+static void forward_signal(int sig) {
+  if (child_pid > 0) kill((pid_t)child_pid, sig);
+}
+
+/* Another host answered ARP for our address: say so, and stop the program
+ * rather than let two hosts share an address. */
+static void on_ip_conflict(void *arg, const char *msg) {
+  (void)arg;
+  us_log_error("%s", msg);
+  ip_conflict = 1;
+  if (child_pid > 0) kill((pid_t)child_pid, SIGTERM);
+}
+
+/* libustack.so beside us: <dir of this binary>/../lib/libustack.so, made
+ * absolute so that it keeps working after PROGRAM changes directory. */
+static int find_library(char *out, size_t outlen) {
+  char exe[PATH_MAX], cand[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return -1;
+  exe[n] = 0;
+  char *slash = strrchr(exe, '/');
+  if (!slash) return -1;
+  *slash = 0;
+  if ((size_t)snprintf(cand, sizeof cand, "%s/../lib/libustack.so", exe) >= sizeof cand) return -1;
+  char abs[PATH_MAX];
+  if (!realpath(cand, abs) || access(abs, R_OK) < 0) {
+    snprintf(out, outlen, "%s", cand);
+    return -1;
+  }
+  snprintf(out, outlen, "%s", abs);
+  return 0;
+}
+
+/* The control socket: a listening AF_UNIX socket in a fresh directory only
+ * we can enter (mode 0700), itself mode 0600. Programs reach it through
+ * USTACK_CTL; the protocol on it is served by the host. */
+struct ctl_sock {
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+  int fd;
+};
+
+static int ctl_open(struct ctl_sock *c, char *err, size_t errlen) {
+  const char *base = getenv("XDG_RUNTIME_DIR");
+  if (!base || access(base, W_OK) < 0) base = "/tmp";
+  snprintf(c->dir, sizeof c->dir, "%s/ustack.XXXXXX", base);
+  c->fd = -1;
+  if (!mkdtemp(c->dir)) {
+    snprintf(err, errlen, "cannot create a directory for the control socket in %s: %s", base,
+             strerror(errno));
+    c->dir[0] = 0;
+    return -1;
+  }
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if ((size_t)snprintf(c->path, sizeof c->path, "%s/ctl", c->dir) >= sizeof sa.sun_path) {
+    snprintf(err, errlen, "control socket path too long: %s (set XDG_RUNTIME_DIR shorter)", c->path);
+    return -1;
+  }
+  strcpy(sa.sun_path, c->path);
+  c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  mode_t old = umask(0177);
+  int r = c->fd < 0 ? -1 : bind(c->fd, (struct sockaddr *)&sa, sizeof sa);
+  umask(old);
+  if (r < 0 || chmod(c->path, 0600) < 0 || listen(c->fd, 128) < 0) {
+    snprintf(err, errlen, "cannot create the control socket %s: %s", c->path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static void ctl_close(struct ctl_sock *c) {
+  if (c->fd >= 0) close(c->fd);
+  if (c->path[0]) unlink(c->path);
+  if (c->dir[0]) rmdir(c->dir);
+}
+
+static int is_ours(const char *entry) {
+  return strncmp(entry, "USTACK_", 7) == 0 || strncmp(entry, "LD_PRELOAD=", 11) == 0;
+}
+
+/* The program's environment: ours minus stale USTACK_* / LD_PRELOAD, plus
+ * LD_PRELOAD with libustack.so first, the configuration and USTACK_CTL. */
+static char **child_env(const struct us_config *cfg, const char *lib, const char *ctl) {
+  size_t n = 0;
+  while (environ[n]) n++;
+  char **env = calloc(n + 16, sizeof *env);
+  if (!env) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!is_ours(environ[i])) env[k++] = environ[i];
+  const char *old = getenv("LD_PRELOAD");
+  size_t len = strlen(lib) + (old ? strlen(old) : 0) + 16;
+  char *pre = malloc(len);
+  if (!pre) return NULL;
+  snprintf(pre, len, "LD_PRELOAD=%s%s%s", lib, old && *old ? " " : "", old && *old ? old : "");
+  env[k++] = pre;
+  k += (size_t)us_config_to_env(cfg, env + k, 12);
+  size_t clen = strlen(ctl) + 16;
+  char *c = malloc(clen);
+  if (!c) return NULL;
+  snprintf(c, clen, "%s=%s", US_ENV_CTL, ctl);
+  env[k++] = c;
+  env[k] = NULL;
+  return env;
+}
+
+static int spawn_program(char **argv, char **envp, pid_t *pid) {
+  posix_spawnattr_t at;
+  sigset_t none, dflt;
+  posix_spawnattr_init(&at);
+  sigemptyset(&none);
+  sigemptyset(&dflt);
+  for (size_t i = 0; i < sizeof forwarded_signals / sizeof *forwarded_signals; i++)
+    sigaddset(&dflt, forwarded_signals[i]);
+  sigaddset(&dflt, SIGPIPE);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &dflt);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  int r = posix_spawnp(pid, argv[0], NULL, &at, argv, envp);
+  posix_spawnattr_destroy(&at);
+  return r;
+}
+
+static int wait_program(pid_t pid) {
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return EXIT_SETUP;
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return EXIT_SETUP;
+}
+
+static void install_forwarding(sigset_t *blocked) {
+  struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
+  sigemptyset(blocked);
+  for (size_t i = 0; i < sizeof forwarded_signals / sizeof *forwarded_signals; i++) {
+    sigaction(forwarded_signals[i], &sa, NULL);
+    sigaddset(blocked, forwarded_signals[i]);
+  }
+  signal(SIGPIPE, SIG_IGN); /* the host writes to sockets programs may close */
+}
+
+int main(int argc, char **argv) {
+  struct us_config cfg;
+  char err[512];
+  int prog = argc;
+  us_config_init(&cfg);
+  int r = us_config_from_env(&cfg, err, sizeof err);
+  if (r == US_CONFIG_OK) r = us_config_parse_args(&cfg, argc, argv, &prog, err, sizeof err);
+  if (r == US_CONFIG_HELP) {
+    us_config_usage(stdout, "ustack");
+    return 0;
+  }
+  us_log_threshold = (enum us_log_level)cfg.log_level;
+  if (r == US_CONFIG_OK && prog >= argc) {
+    snprintf(err, sizeof err, "no program to run: ustack [options] -- PROGRAM [ARGS...] (see ustack --help)");
+    r = US_CONFIG_ERROR;
+  }
+  if (r == US_CONFIG_OK) r = us_config_finish(&cfg, "/etc/resolv.conf", err, sizeof err);
+  if (r != US_CONFIG_OK) {
+    fprintf(stderr, "ustack: %s\n", err);
+    return EXIT_SETUP;
+  }
+  char lib[PATH_MAX];
+  if (find_library(lib, sizeof lib) < 0) {
+    fprintf(stderr, "ustack: cannot find libustack.so at %s (install it beside bin/ as lib/)\n", lib);
+    return EXIT_SETUP;
+  }
+
+  sigset_t fwd, old;
+  install_forwarding(&fwd);
+  struct us_host *host = NULL;
+  struct us_host_hooks hooks = {.on_ip_conflict = on_ip_conflict};
+  if (us_host_start(&host, &cfg, &hooks, err, sizeof err) < 0) {
+    fprintf(stderr, "ustack: %s\n", err);
+    return EXIT_SETUP;
+  }
+  struct ctl_sock ctl = {0};
+  char **envp = NULL;
+  if (ctl_open(&ctl, err, sizeof err) < 0 || !(envp = child_env(&cfg, lib, ctl.path))) {
+    fprintf(stderr, "ustack: %s\n", envp ? err : "out of memory");
+    ctl_close(&ctl);
+    us_host_stop(host);
+    return EXIT_SETUP;
+  }
+
+  /* Signals wait until child_pid is known, so none is lost in between. */
+  pid_t pid;
+  sigprocmask(SIG_BLOCK, &fwd, &old);
+  r = spawn_program(argv + prog, envp, &pid);
+  if (r == 0) child_pid = pid;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  int status;
+  if (r != 0) {
+    fprintf(stderr, "ustack: cannot run '%s': %s\n", argv[prog], strerror(r));
+    status = r == ENOENT ? 127 : 126;
+  } else {
+    status = wait_program(pid);
+  }
+  child_pid = 0;
+  us_host_stop(host);
+  ctl_close(&ctl);
+  return ip_conflict ? EXIT_SETUP : status;
+}
