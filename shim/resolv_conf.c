@@ -68,13 +68,16 @@ static void set_search(struct us_resolv_conf *rc, struct line *l) {
   }
 }
 
-/* "name:value" with a small decimal value, clamped to max. */
+/* "name:value" with a small decimal value, clamped to max. Returns 0 if tok
+ * is not this option, -1 if it is but the value is malformed (ignored, as
+ * glibc does), 1 with *out set. */
 static int option_value(const char *tok, size_t tlen, const char *name, int max, int *out) {
   size_t nlen = strlen(name);
-  if (tlen <= nlen + 1 || memcmp(tok, name, nlen) != 0 || tok[nlen] != ':') return 0;
+  if (tlen <= nlen || memcmp(tok, name, nlen) != 0 || tok[nlen] != ':') return 0;
+  if (tlen == nlen + 1) return -1;
   long v = 0;
   for (size_t i = nlen + 1; i < tlen; i++) {
-    if (tok[i] < '0' || tok[i] > '9') return 1; /* malformed: keep the old value */
+    if (tok[i] < '0' || tok[i] > '9') return -1;
     if (v <= max) v = v * 10 + (tok[i] - '0');
   }
   *out = v > max ? max : (int)v;
@@ -86,11 +89,11 @@ static void parse_options(struct us_resolv_conf *rc, struct line *l) {
   size_t tlen;
   while (next_token(l, &tok, &tlen)) {
     int v;
-    if (option_value(tok, tlen, "ndots", 15, &v)) {
+    if (option_value(tok, tlen, "ndots", 15, &v) > 0) {
       rc->ndots = v;
-    } else if (option_value(tok, tlen, "timeout", 30, &v)) {
+    } else if (option_value(tok, tlen, "timeout", 30, &v) > 0) {
       if (v >= 1) rc->timeout = v;
-    } else if (option_value(tok, tlen, "attempts", US_DNS_MAX_ATTEMPTS, &v)) {
+    } else if (option_value(tok, tlen, "attempts", US_DNS_MAX_ATTEMPTS, &v) > 0) {
       if (v >= 1) rc->attempts = v;
     }
     /* rotate, edns0, single-request, ...: not used by this resolver */

@@ -27,8 +27,6 @@
 
 #define US_DNS_MAX_SEARCH 6
 #define US_DNS_MAX_ATTEMPTS 5   /* glibc RES_MAXRETRY */
-#define US_DNS_MAX_ADDRS 32     /* per record type in one result */
-#define US_DNS_MAX_CNAME 16     /* longest CNAME chain followed */
 
 struct us_dns_config {
   uint32_t server;        /* IPv4, host byte order; 0 = the stack's cfg.dns */
@@ -58,11 +56,6 @@ enum us_dns_status {
   US_DNS_NOMEM,   /* EAI_MEMORY */
 };
 const char *us_dns_status_str(int status);
-
-struct us_dns_addr {
-  uint8_t family;   /* 4 or 6 */
-  uint8_t addr[16]; /* network byte order; IPv4 uses the first 4 bytes */
-};
 
 struct us_dns_result {
   int status;                     /* enum us_dns_status */
@@ -110,24 +103,5 @@ int us_dns_client_outstanding(const struct us_dns_client *c, int i, uint16_t *id
  * received it (the answer path without the UDP layer's own filtering). */
 void us_dns_client_inject(struct us_dns_client *c, int i, uint32_t src_ip, uint16_t src_port,
                           const uint8_t *data, size_t len);
-
-/* The answer section of a NOERROR/NXDOMAIN reply, read for (qname, qtype):
- * follows the CNAME chain from qname and collects the addresses at its end. */
-struct dns_extract {
-  struct us_dns_addr addrs[US_DNS_MAX_ADDRS];
-  int naddrs;
-  uint8_t canon[DNS_NAME_MAX]; /* end of the chain, wire form */
-  size_t canon_len;
-  uint32_t ttl;     /* min TTL of the chain and the addresses */
-  int neg_ttl_set;  /* an SOA in the authority section gave a negative TTL */
-  uint32_t neg_ttl;
-};
-/* off: first byte after the question. lenient: the message was truncated
- * (TC), so stop quietly at the first incomplete record. Returns 0, a
- * dns_err, or DNS_E_CNAME_LOOP. */
-#define DNS_E_CNAME_LOOP (-100)
-int dns_extract_answer(const uint8_t *msg, size_t len, size_t off, const struct dns_header *h,
-                       const uint8_t *qname, size_t qname_len, uint16_t qtype, int lenient,
-                       struct dns_extract *out);
 
 #endif

@@ -15,10 +15,12 @@ const char *dns_err_str(int err) {
   case DNS_E_RDATA: return "rdata inconsistent with its type";
   case DNS_E_TEXT: return "name is not a valid host name";
   case DNS_E_SPACE: return "no room in the output buffer";
+  case DNS_E_CNAME_LOOP: return "CNAME chain too long";
   default: return "unknown error";
   }
 }
 
+static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static uint32_t get32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -160,6 +162,96 @@ int dns_validate(const uint8_t *msg, size_t len) {
     if ((err = dns_read_rr(msg, len, &off, &rr))) return err;
     if ((err = rr_check(msg, len, &rr))) return err;
   }
+  return DNS_OK;
+}
+
+/* --- Answers --------------------------------------------------------- */
+
+/* One pass over the answer records for the current chain name: collect its
+ * addresses of qtype, and note the first CNAME it has. */
+static int chain_step(const uint8_t *msg, size_t len, size_t off, unsigned an, uint16_t qtype,
+                      struct dns_extract *out, uint8_t *next, size_t *next_len,
+                      uint32_t *cname_ttl) {
+  int have_cname = 0;
+  for (unsigned i = 0; i < an; i++) {
+    struct dns_rr rr;
+    int err = dns_read_rr(msg, len, &off, &rr);
+    if (err) return err;
+    if (rr.rclass != DNS_CLASS_IN ||
+        !dns_name_eq(rr.name, rr.name_len, out->canon, out->canon_len))
+      continue;
+    if (rr.type == qtype) {
+      size_t alen = qtype == DNS_TYPE_A ? 4 : 16;
+      if (rr.rdlen != alen) return DNS_E_RDATA;
+      if (out->naddrs < US_DNS_MAX_ADDRS) {
+        struct us_dns_addr *a = &out->addrs[out->naddrs++];
+        memset(a, 0, sizeof *a);
+        a->family = qtype == DNS_TYPE_A ? 4 : 6;
+        memcpy(a->addr, msg + rr.rdoff, alen);
+      }
+      out->ttl = min_u32(out->ttl, rr.ttl);
+    } else if (rr.type == DNS_TYPE_CNAME && !have_cname) {
+      if ((err = dns_rr_name(msg, len, &rr, next, next_len))) return err;
+      *cname_ttl = rr.ttl;
+      have_cname = 1;
+    }
+  }
+  return have_cname;
+}
+
+/* The SOA in the authority section gives the negative TTL (RFC 2308 5). */
+static void find_neg_ttl(const uint8_t *msg, size_t len, size_t off, unsigned ns,
+                         struct dns_extract *out) {
+  for (unsigned i = 0; i < ns; i++) {
+    struct dns_rr rr;
+    if (dns_read_rr(msg, len, &off, &rr)) return;
+    if (rr.type == DNS_TYPE_SOA && rr.rclass == DNS_CLASS_IN &&
+        dns_rr_soa_ttl(msg, len, &rr, &out->neg_ttl) == DNS_OK) {
+      out->neg_ttl_set = 1;
+      return;
+    }
+  }
+}
+
+int dns_extract_answer(const uint8_t *msg, size_t len, size_t off, const struct dns_header *h,
+                       const uint8_t *qname, size_t qname_len, uint16_t qtype, int lenient,
+                       struct dns_extract *out) {
+  memset(out, 0, sizeof *out);
+  memcpy(out->canon, qname, qname_len);
+  out->canon_len = qname_len;
+  out->ttl = UINT32_MAX;
+
+  /* Count the complete answer records; a truncated message may hold fewer
+   * than ancount says. */
+  unsigned an = 0;
+  size_t p = off;
+  for (; an < h->ancount; an++) {
+    struct dns_rr rr;
+    int err = dns_read_rr(msg, len, &p, &rr);
+    if (err && lenient) break;
+    if (err) return err;
+  }
+
+  for (int hop = 0;; hop++) {
+    uint8_t next[DNS_NAME_MAX];
+    size_t next_len = 0;
+    uint32_t cname_ttl = 0;
+    int r = chain_step(msg, len, off, an, qtype, out, next, &next_len, &cname_ttl);
+    if (r < 0) return r;
+    if (out->naddrs || r == 0) break; /* addresses found, or the chain ends */
+    if (hop >= US_DNS_MAX_CNAME) return DNS_E_CNAME_LOOP;
+    out->ttl = min_u32(out->ttl, cname_ttl);
+    memcpy(out->canon, next, next_len);
+    out->canon_len = next_len;
+  }
+  if (out->naddrs) {
+    char text[DNS_TEXT_MAX];
+    int err = dns_name_to_text(out->canon, out->canon_len, text, sizeof text);
+    if (err) return err;
+  } else {
+    out->ttl = 0;
+  }
+  if (an == h->ancount) find_neg_ttl(msg, len, p, h->nscount, out);
   return DNS_OK;
 }
 

@@ -66,6 +66,7 @@ enum dns_err {
   DNS_E_RDATA = -6,      /* rdata inconsistent with its type (A not 4 bytes, ...) */
   DNS_E_TEXT = -7,       /* name not representable as a host name */
   DNS_E_SPACE = -8,      /* builder: output buffer full */
+  DNS_E_CNAME_LOOP = -9, /* answer: CNAME chain too long (a loop) */
 };
 const char *dns_err_str(int err);
 
@@ -117,6 +118,35 @@ int dns_rr_soa_ttl(const uint8_t *msg, size_t len, const struct dns_rr *rr, uint
  * Used to validate a message before trusting any part of it (and by the
  * fuzzer). Returns 0 or a dns_err. */
 int dns_validate(const uint8_t *msg, size_t len);
+
+/* --- Answers --------------------------------------------------------- */
+
+#define US_DNS_MAX_ADDRS 32 /* per record type in one result */
+#define US_DNS_MAX_CNAME 16 /* longest CNAME chain followed */
+
+/* An address from an A or AAAA record (also the resolver's result type). */
+struct us_dns_addr {
+  uint8_t family;   /* 4 or 6 */
+  uint8_t addr[16]; /* network byte order; IPv4 uses the first 4 bytes */
+};
+
+/* The answer section of a NOERROR/NXDOMAIN reply, read for (qname, qtype):
+ * follows the CNAME chain from qname and collects the addresses at its end. */
+struct dns_extract {
+  struct us_dns_addr addrs[US_DNS_MAX_ADDRS];
+  int naddrs;
+  uint8_t canon[DNS_NAME_MAX]; /* end of the chain, wire form */
+  size_t canon_len;
+  uint32_t ttl;     /* min TTL of the chain and the addresses */
+  int neg_ttl_set;  /* an SOA in the authority section gave a negative TTL */
+  uint32_t neg_ttl;
+};
+/* off: first byte after the question. lenient: the message was truncated
+ * (TC), so stop quietly at the first incomplete record. Returns 0 or a
+ * dns_err (DNS_E_CNAME_LOOP for a chain longer than US_DNS_MAX_CNAME). */
+int dns_extract_answer(const uint8_t *msg, size_t len, size_t off, const struct dns_header *h,
+                       const uint8_t *qname, size_t qname_len, uint16_t qtype, int lenient,
+                       struct dns_extract *out);
 
 /* --- Names ------------------------------------------------------------- */
 
