@@ -123,7 +123,7 @@ static int set_opt(struct us_config *c, enum opt_id id, const char *v, const cha
 int us_config_from_env(struct us_config *c, char *err, size_t errlen) {
   for (int id = 0; id < OPT__N; id++) {
     const char *v = getenv(opt_names[id].env);
-    if (!v || !*v) continue;
+    if (!v || !*v || (c->from_flags & (1u << id))) continue;
     if (set_opt(c, (enum opt_id)id, v, opt_names[id].env, err, errlen) < 0) return US_CONFIG_ERROR;
   }
   return US_CONFIG_OK;
@@ -155,6 +155,7 @@ int us_config_parse_args(struct us_config *c, int argc, char **argv, int *prog_i
       v = argv[++i];
     }
     if (set_opt(c, (enum opt_id)id, v, opt_names[id].flag, err, errlen) < 0) return US_CONFIG_ERROR;
+    c->from_flags |= 1u << id;
   }
   *prog_index = i;
   return US_CONFIG_OK;

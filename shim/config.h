@@ -21,6 +21,7 @@ struct us_config {
   int has_mac;              /* 1: use mac, promiscuous mode */
   char pcap[PATH_MAX];      /* "" = no recording */
   int log_level;            /* enum us_log_level */
+  uint32_t from_flags;      /* options given as flags: their twins are ignored */
 };
 
 enum {
@@ -41,7 +42,9 @@ enum {
 
 void us_config_init(struct us_config *c);
 
-/* Reads the USTACK_* variables that are set and non-empty. */
+/* Reads the USTACK_* variables that are set and non-empty, except the twins
+ * of options already given as flags (so a flag overrides even a malformed
+ * variable). */
 int us_config_from_env(struct us_config *c, char *err, size_t errlen);
 
 /* Applies flags from argv[1..]: "--opt VALUE" or "--opt=VALUE". Stops at "--"

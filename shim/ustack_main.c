@@ -181,8 +181,8 @@ int main(int argc, char **argv) {
   char err[512];
   int prog = argc;
   us_config_init(&cfg);
-  int r = us_config_from_env(&cfg, err, sizeof err);
-  if (r == US_CONFIG_OK) r = us_config_parse_args(&cfg, argc, argv, &prog, err, sizeof err);
+  int r = us_config_parse_args(&cfg, argc, argv, &prog, err, sizeof err);
+  if (r == US_CONFIG_OK) r = us_config_from_env(&cfg, err, sizeof err);
   if (r == US_CONFIG_HELP) {
     us_config_usage(stdout, "ustack");
     return 0;

@@ -105,6 +105,15 @@ TEST_F(ConfigTest, EnvironmentTwinsAndFlagsOverride) {
   EXPECT_EQ(0xc6120001u, c.gw);  // untouched by flags
 }
 
+TEST_F(ConfigTest, FlagsParsedFirstWinOverEvenBadVariables) {
+  setenv("USTACK_IP", "garbage", 1);
+  setenv("USTACK_GW", "198.18.0.1", 1);
+  ASSERT_EQ(US_CONFIG_OK, Parse({"--ip", "198.18.0.10/24", "true"}));
+  ASSERT_EQ(US_CONFIG_OK, us_config_from_env(&c, err, sizeof err)) << err;
+  EXPECT_EQ(0xc612000au, c.ip);
+  EXPECT_EQ(0xc6120001u, c.gw);  // no flag: the variable counts
+}
+
 TEST_F(ConfigTest, BadEnvironmentNamesTheVariable) {
   setenv("USTACK_IP", "garbage", 1);
   EXPECT_EQ(US_CONFIG_ERROR, us_config_from_env(&c, err, sizeof err));
