@@ -1,0 +1,289 @@
+/* The TCP control block and the per-stack TCP state (internal to tcp_*.c).
+ *
+ * Memory per connection is bounded and stated: one struct us_tcp_sock
+ * (about 1 KiB) plus a send ring (sndbuf, default 1 MiB) and a receive ring
+ * (rcvbuf, default 1 MiB) that also holds out-of-order data in place, so the
+ * out-of-order queue costs only its interval list (TCP_OOO_MAX entries).
+ * Rings exist only while they are needed: a SYN-RECEIVED child has none (a
+ * SYN flood costs ~1 KiB per queued SYN, bounded by the SYN queue, and SYN
+ * cookies beyond it), and TIME-WAIT releases them. The stack holds at most
+ * TCP_MAX_CONNS control blocks. */
+#ifndef USTACK_TCP_CONN_H
+#define USTACK_TCP_CONN_H
+
+#include <stdint.h>
+
+#include "stack/stack.h"
+#include "stack/tcp.h"
+#include "stack/tcp_cc.h"
+#include "stack/tcp_isn.h"
+#include "stack/tcp_seq.h"
+#include "stack/tcp_sock.h"
+#include "stack/tcp_wire.h"
+#include "stack/timer.h"
+
+#define TCP_HASH_BUCKETS 4096u  /* 4-tuple hash */
+#define TCP_PORT_BUCKETS 1024u  /* local-port hash (bind, listen) */
+#define TCP_MAX_CONNS 65536u
+#define TCP_OOO_MAX 32          /* out-of-order intervals kept */
+#define TCP_SB_MAX 32           /* SACK scoreboard intervals kept */
+#define TCP_DEFAULT_BUF (1u << 20)
+#define TCP_MIN_BUF 4096u
+#define TCP_MAX_BUF (64u << 20)
+#define TCP_WSCALE_SPACE (6u << 20) /* Linux tcp_rmem[2]: wscale 7 by default */
+#define TCP_RTO_INIT US_SEC(1)
+#define TCP_RTO_MIN US_MS(200)
+#define TCP_RTO_MAX US_SEC(120)
+#define TCP_DELACK_MAX US_MS(40)
+#define TCP_QUICKACKS 16
+#define TCP_SYN_RETRIES 6       /* Linux tcp_syn_retries */
+#define TCP_SYNACK_RETRIES 5    /* Linux tcp_synack_retries */
+#define TCP_RETRIES2 15         /* Linux tcp_retries2 */
+#define TCP_FIN_TIMEOUT US_SEC(60)
+#define TCP_KEEPIDLE_DEF 7200
+#define TCP_KEEPINTVL_DEF 75
+#define TCP_KEEPCNT_DEF 9
+#define TCP_GSO_MAX 65000u      /* payload of one GSO unit (+headers < 64 KiB) */
+#define TCP_CHALLENGE_PER_SEC 1000 /* Linux tcp_challenge_ack_limit */
+#define TCP_EPHEMERAL_LO 32768
+#define TCP_EPHEMERAL_HI 60999
+
+/* Congestion states, numbered as Linux's tcpi_ca_state. */
+enum { TCP_CA_OPEN = 0, TCP_CA_DISORDER = 1, TCP_CA_RECOVERY = 3, TCP_CA_LOSS = 4 };
+
+/* A byte ring: len valid bytes from head; bytes beyond len (up to cap) may
+ * hold out-of-order data on the receive side. */
+struct tcp_ring {
+  uint8_t *buf;
+  uint32_t cap, head, len;
+};
+
+struct tcp_iv { uint32_t start, end; };
+
+/* Out-of-order intervals (receive side), sorted, disjoint, above rcv_nxt. */
+struct tcp_ooo {
+  uint32_t n;
+  struct tcp_iv iv[TCP_OOO_MAX];
+  struct tcp_iv last; /* the block most recently changed: first SACK block */
+  int has_last;
+};
+
+/* SACK scoreboard (send side), sorted, disjoint, above snd_una. */
+struct tcp_sb {
+  uint32_t n;
+  uint32_t sacked;    /* total bytes covered */
+  struct tcp_iv iv[TCP_SB_MAX];
+};
+
+struct us_tcp_sock {
+  struct us_tcp_sock *hnext, **hpprev; /* 4-tuple hash */
+  struct us_tcp_sock *pnext, **ppprev; /* local-port hash */
+  struct us_tcp_sock *evnext;          /* pending-event list */
+  struct us_tcp_sock *reapnext;        /* deferred free */
+  struct us_tcp_sock *all_next, **all_pprev; /* every control block */
+  struct us_stack *s;
+
+  uint32_t lip, rip;
+  uint16_t lport, rport;
+  uint8_t state;         /* US_TCP_* (Linux numbering) */
+  uint8_t ca_state;
+
+  /* Ownership and lifetime. */
+  uint8_t app_ref;       /* 1 while the application holds the handle */
+  uint8_t on_ev, on_reap, hashed, port_hashed;
+  uint8_t autobind;      /* port picked by connect(), not bind() */
+  uint8_t passive;       /* came from a listener */
+  uint8_t rd_shut, wr_shut; /* application shut down reading / writing */
+  uint8_t closed_by_app;
+
+  /* Options set by the application. */
+  uint8_t reuseaddr, nodelay, cork, keepalive;
+  int32_t linger;         /* -1 off; 0: close sends RST */
+  uint32_t keepidle, keepintvl, keepcnt; /* seconds, seconds, count */
+  uint32_t user_timeout_ms;
+  uint16_t user_mss;      /* TCP_MAXSEG, 0 = none */
+  uint32_t rcvbuf, sndbuf;
+  uint8_t rcvbuf_set;      /* SO_RCVBUF given: window scale from it */
+  const struct tcp_cc_ops *cc_ops;
+
+  /* Listener. */
+  struct us_tcp_sock *listener;     /* for a child */
+  struct us_tcp_sock *acc_head, *acc_tail, *acc_next; /* accept queue */
+  uint8_t in_accq;
+  uint32_t backlog, acc_len, syn_len;
+
+  /* Send side. */
+  uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+  uint32_t snd_buf_seq;   /* sequence number of snd ring byte 0 */
+  struct tcp_ring snd;
+  uint8_t fin_queued, fin_acked;
+  uint32_t fin_seq;       /* valid when fin_queued */
+  uint8_t snd_wscale, rcv_wscale, ws_ok, sack_ok, ts_ok;
+  uint16_t peer_mss;      /* from the SYN (or 536) */
+  uint16_t mss;           /* payload bytes per segment we send (after options) */
+  uint16_t adv_mss;       /* what we announced */
+  uint16_t rcv_mss;       /* estimate of the peer's segment size */
+  uint8_t cwnd_limited;
+
+  /* Receive side. */
+  uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge last advertised */
+  struct tcp_ring rcv;    /* head = first unread byte (seq rcv_read) */
+  uint32_t rcv_read;      /* sequence number of the first unread byte */
+  struct tcp_ooo ooo;
+  uint8_t fin_rcvd, ooo_fin;
+  uint32_t ooo_fin_seq;
+  uint32_t last_ack_sent;
+  uint32_t ts_recent;
+  us_time_t ts_recent_stamp;
+  uint32_t ts_offset;
+
+  /* ACK policy. */
+  uint8_t ack_now, quickack;
+  uint32_t unacked_bytes; /* received since our last ACK */
+
+  /* RTT and retransmission. */
+  uint32_t srtt_us, rttvar_us, min_rtt_us;
+  us_time_t rto;
+  uint32_t rtt_seq;
+  us_time_t rtt_time;     /* 0: no segment being timed */
+  uint8_t backoff, retransmits, probes, syn_retries;
+  us_time_t rtx_start;    /* when the oldest unacked data was first retransmitted */
+
+  /* Loss recovery. */
+  uint32_t recover, rtx_next, dupacks;
+  struct tcp_sb sb;
+  struct tcp_cc cc;
+
+  /* Timers. */
+  struct us_timer t_rtx, t_delack, t_persist, t_keep;
+  us_time_t last_rx, last_tx, last_data_tx, last_data_rx, last_ack_rx;
+
+  /* Events. */
+  us_tcp_event_fn cb;
+  void *user;
+  uint32_t ev_pending;
+  int so_error;           /* pending error (SO_ERROR), positive errno */
+  int fatal_error;        /* why the connection died, returned by send/recv */
+
+  /* Statistics for TCP_INFO. */
+  uint32_t total_retrans, lost_out, segs_in, segs_out, data_segs_in, data_segs_out;
+  uint32_t ooo_pkts;
+  uint64_t bytes_acked, bytes_received, bytes_sent, bytes_retrans;
+};
+
+struct tcp_state {
+  struct us_tcp_sock *hash[TCP_HASH_BUCKETS];
+  struct us_tcp_sock *ports[TCP_PORT_BUCKETS];
+  struct us_tcp_sock *all;
+  struct us_tcp_sock *ev_head, *ev_tail;
+  struct us_tcp_sock *reap;
+  uint32_t nconns;
+  uint32_t depth;          /* nesting of entry points; events and frees run at 0 */
+  struct tcp_key key;
+  uint32_t port_seq;
+  us_time_t chal_window;   /* challenge-ACK rate limit */
+  uint32_t chal_count;
+  int force_isn;           /* test hook */
+  uint32_t forced_isn;
+  uint8_t *txbuf;          /* scratch for building one segment */
+  uint32_t txcap;
+};
+
+/* tcp_conn.c */
+struct us_tcp_sock *tcp_conn_alloc(struct us_stack *s);
+void tcp_hash_insert(struct tcp_state *t, struct us_tcp_sock *c);
+void tcp_hash_remove(struct us_tcp_sock *c);
+struct us_tcp_sock *tcp_lookup(struct tcp_state *t, uint32_t lip, uint16_t lport, uint32_t rip,
+                               uint16_t rport);
+struct us_tcp_sock *tcp_lookup_listener(struct tcp_state *t, uint32_t lip, uint16_t lport);
+void tcp_port_insert(struct tcp_state *t, struct us_tcp_sock *c);
+void tcp_port_remove(struct us_tcp_sock *c);
+int tcp_port_conflict(struct tcp_state *t, const struct us_tcp_sock *c, uint32_t ip, uint16_t port);
+int tcp_pick_port(struct tcp_state *t, struct us_tcp_sock *c);
+int tcp_alloc_bufs(struct us_tcp_sock *c);
+void tcp_free_bufs(struct us_tcp_sock *c);
+void tcp_set_state(struct us_tcp_sock *c, int state);
+/* Connection is over: timers off, unhashed; freed once the app let go. */
+void tcp_done(struct us_tcp_sock *c);
+void tcp_maybe_reap(struct us_tcp_sock *c);
+void tcp_event(struct us_tcp_sock *c, uint32_t ev);
+/* Fatal error: remember it, report it, connection done. */
+void tcp_fail(struct us_tcp_sock *c, int err);
+void tcp_enter(struct us_stack *s);
+void tcp_leave(struct us_stack *s);
+uint32_t tcp_choose_wscale(uint32_t space);
+uint32_t tcp_msl2(struct us_stack *s);
+us_time_t tcp_msl2_time(struct us_stack *s);
+
+/* Ring helpers (tcp_conn.c). */
+void tcp_ring_write(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t n);
+void tcp_ring_read(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t n);
+static inline void tcp_ring_consume(struct tcp_ring *r, uint32_t n) {
+  r->head = (r->head + n) % (r->cap ? r->cap : 1);
+  r->len -= n;
+}
+
+/* tcp_output.c */
+void tcp_output(struct us_tcp_sock *c);
+void tcp_send_ack(struct us_tcp_sock *c);
+void tcp_send_syn(struct us_tcp_sock *c);
+void tcp_send_rst(struct us_tcp_sock *c);
+void tcp_send_probe(struct us_tcp_sock *c);
+void tcp_send_challenge_ack(struct us_tcp_sock *c);
+void tcp_reply_rst(struct us_stack *s, const struct ipv4_rx *ip, const struct tcp_seg *seg);
+uint32_t tcp_rcv_space(const struct us_tcp_sock *c);
+uint32_t tcp_pipe(struct us_tcp_sock *c);
+void tcp_update_mss(struct us_tcp_sock *c);
+uint32_t tcp_ts_now(const struct us_tcp_sock *c);
+void tcp_sendq_fin(struct us_tcp_sock *c);
+int tcp_xmit_raw(struct us_stack *s, uint32_t lip, uint32_t rip, uint16_t lport, uint16_t rport,
+                 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win, const uint8_t *opts,
+                 uint32_t optlen);
+
+/* tcp_timer.c */
+void tcp_timers_init(struct us_tcp_sock *c);
+void tcp_timers_stop(struct us_tcp_sock *c);
+void tcp_rearm_rtx(struct us_tcp_sock *c);
+void tcp_rtt_sample(struct us_tcp_sock *c, us_time_t rtt);
+void tcp_schedule_delack(struct us_tcp_sock *c);
+void tcp_rearm_keepalive(struct us_tcp_sock *c);
+void tcp_enter_timewait(struct us_tcp_sock *c);
+void tcp_arm_persist(struct us_tcp_sock *c);
+
+/* tcp_sack.c */
+void tcp_sb_clear(struct tcp_sb *sb);
+void tcp_sb_add(struct tcp_sb *sb, uint32_t start, uint32_t end);
+void tcp_sb_ack(struct tcp_sb *sb, uint32_t snd_una);
+uint32_t tcp_sb_sacked_below(const struct tcp_sb *sb, uint32_t seq);
+const struct tcp_iv *tcp_sb_find(const struct tcp_sb *sb, uint32_t seq);
+uint32_t tcp_sb_next_start(const struct tcp_sb *sb, uint32_t seq);
+/* Bytes in [from, highest sacked) judged lost (RFC 6675 IsLost with
+ * DupThresh*mss bytes SACKed above) and not yet retransmitted (>= from). */
+uint32_t tcp_sb_lost_from(const struct tcp_sb *sb, uint32_t snd_una, uint32_t from, uint32_t mss);
+/* Next lost, unsacked range at or after `from`; 0 if none. */
+int tcp_sb_next_lost(const struct tcp_sb *sb, uint32_t snd_una, uint32_t from, uint32_t mss,
+                     uint32_t *start, uint32_t *end);
+
+/* tcp_ooo.c */
+/* Record [start, end) as held; returns 0, or -1 if the list is full. */
+int tcp_ooo_add(struct tcp_ooo *q, uint32_t start, uint32_t end);
+/* rcv_nxt reached `nxt`: drop covered intervals; returns the new rcv_nxt. */
+uint32_t tcp_ooo_advance(struct tcp_ooo *q, uint32_t nxt);
+unsigned tcp_ooo_sack(const struct tcp_ooo *q, struct tcp_sack_block *out, unsigned max);
+
+/* tcp_listen.c */
+uint16_t tcp_local_mss(struct us_tcp_sock *c);
+uint32_t tcp_new_isn(struct us_stack *s, uint32_t lip, uint16_t lport, uint32_t rip,
+                     uint16_t rport);
+void tcp_listen_input(struct us_tcp_sock *l, const struct ipv4_rx *ip, struct tcp_seg *seg);
+void tcp_child_established(struct us_tcp_sock *c);
+void tcp_listen_close(struct us_tcp_sock *l);
+void tcp_child_unlink(struct us_tcp_sock *c);
+
+/* tcp_input.c */
+void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_seg *seg);
+void tcp_apply_syn_opts(struct us_tcp_sock *c, const struct tcp_seg *seg);
+
+static inline struct tcp_state *tcp_st(struct us_stack *s) { return s->tcp; }
+
+#endif

@@ -1,0 +1,371 @@
+/* Sending: segment construction (header, options, checksum), the window we
+ * advertise, and the transmit loop (new data, go-back-N after a timeout,
+ * SACK-driven retransmission in recovery, Nagle/CORK/SWS, large GSO units). */
+#include <errno.h>
+#include <string.h>
+
+#include "stack/tcp_conn.h"
+
+#define TCP_TS_OPT_LEN 12
+
+uint32_t tcp_ts_now(const struct us_tcp_sock *c) {
+  return (uint32_t)(c->s->now / 1000) + c->ts_offset;
+}
+
+uint32_t tcp_rcv_space(const struct us_tcp_sock *c) {
+  if (!c->rcv.buf) return c->rcvbuf;
+  return c->rcv.cap - c->rcv.len;
+}
+
+/* The window field for a segment we send now. The right edge never moves
+ * left (RFC 9293 3.8.6.2.2), and it moves right only by at least
+ * min(buffer/2, MSS) so the peer never sees silly small windows. */
+static uint16_t rcv_window_field(struct us_tcp_sock *c, int syn) {
+  uint32_t space = tcp_rcv_space(c);
+  if (c->fin_rcvd) space = c->rcv_adv - c->rcv_nxt; /* nothing more will come */
+  if (syn) {
+    uint32_t w = space > 65535 ? 65535 : space;
+    c->rcv_adv = c->rcv_nxt + w;
+    return (uint16_t)w;
+  }
+  uint32_t right = c->rcv_nxt + space;
+  if (seq_gt(right, c->rcv_adv)) {
+    uint32_t thresh = c->rcvbuf / 2 < c->rcv_mss ? c->rcvbuf / 2 : c->rcv_mss;
+    if (right - c->rcv_adv < thresh) right = c->rcv_adv;
+  } else {
+    right = c->rcv_adv;
+  }
+  uint32_t wnd = seq_gt(right, c->rcv_nxt) ? right - c->rcv_nxt : 0;
+  uint32_t field = wnd >> c->rcv_wscale;
+  if (field > 65535) field = 65535;
+  uint32_t adv = c->rcv_nxt + (field << c->rcv_wscale);
+  if (seq_gt(adv, c->rcv_adv)) c->rcv_adv = adv;
+  return (uint16_t)field;
+}
+
+/* Build and send one segment of a stateless reply or of a connection. */
+int tcp_xmit_raw(struct us_stack *s, uint32_t lip, uint32_t rip, uint16_t lport, uint16_t rport,
+                 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win, const uint8_t *opts,
+                 uint32_t optlen) {
+  struct tcp_state *t = s->tcp;
+  struct us_pkt pkt;
+  us_pkt_init(&pkt, t->txbuf, t->txcap, US_PKT_HEADROOM);
+  uint16_t hlen = (uint16_t)(TCP_HDR_LEN + optlen);
+  uint8_t *h = us_pkt_push(&pkt, hlen);
+  tcp_hdr_write(h, lport, rport, seq, ack, flags, win, hlen);
+  if (optlen) memcpy(h + TCP_HDR_LEN, opts, optlen);
+  us_l4_csum(s, &pkt, lip, rip, IPPROTO_TCP_, 16);
+  us_count(s, US_CNT_TCP_TX);
+  return ipv4_output(s, &pkt, lip, rip, IPPROTO_TCP_, 1);
+}
+
+static int dev_gso(const struct us_stack *s) {
+  uint32_t need = US_NETDEV_F_GSO_TCP4 | US_NETDEV_F_CSUM_OFFLOAD;
+  return s->dev && (s->dev->features & need) == need;
+}
+
+/* One segment of connection c: len payload bytes from the send ring at seq. */
+static int tcp_xmit(struct us_tcp_sock *c, uint32_t seq, uint32_t len, uint8_t flags) {
+  struct us_stack *s = c->s;
+  struct tcp_state *t = s->tcp;
+  struct us_pkt pkt;
+  us_pkt_init(&pkt, t->txbuf, t->txcap, US_PKT_HEADROOM);
+  if (len) {
+    uint8_t *p = us_pkt_put(&pkt, len);
+    tcp_ring_read(&c->snd, seq - c->snd_buf_seq, p, len);
+  }
+  uint8_t opts[TCP_MAX_OPT_LEN];
+  size_t olen;
+  uint32_t tsval = tcp_ts_now(c);
+  if (flags & TCP_SYN) {
+    int active = c->state == US_TCP_SYN_SENT;
+    olen = tcp_opts_syn(opts, c->adv_mss, (active || c->ws_ok) ? c->rcv_wscale : -1,
+                        active || c->sack_ok, active || c->ts_ok, tsval,
+                        active ? 0 : c->ts_recent);
+  } else {
+    struct tcp_sack_block blk[TCP_MAX_SACK];
+    unsigned n = 0;
+    if (c->sack_ok && c->ooo.n && len <= c->mss) {
+      /* Only as many blocks as fit beside the payload in one MTU. */
+      uint32_t room = c->mss + (c->ts_ok ? TCP_TS_OPT_LEN : 0) - len -
+                      (c->ts_ok ? TCP_TS_OPT_LEN : 0);
+      unsigned fit = room >= 12 ? (room - 4) / 8 : 0;
+      n = tcp_ooo_sack(&c->ooo, blk, fit < TCP_MAX_SACK ? fit : TCP_MAX_SACK);
+    }
+    olen = tcp_opts_data(opts, c->ts_ok, tsval, c->ts_recent, blk, n);
+  }
+  uint16_t win = rcv_window_field(c, flags & TCP_SYN);
+  uint32_t ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
+  if (len > c->mss) {
+    pkt.meta.gso_size = c->mss;
+    pkt.meta.hdr_len = 0; /* each push adds its header */
+  }
+  uint16_t hlen = (uint16_t)(TCP_HDR_LEN + olen);
+  uint8_t *h = us_pkt_push(&pkt, hlen);
+  tcp_hdr_write(h, c->lport, c->rport, seq, ack, flags, win, hlen);
+  memcpy(h + TCP_HDR_LEN, opts, olen);
+  us_l4_csum(s, &pkt, c->lip, c->rip, IPPROTO_TCP_, 16);
+  int rc = ipv4_output(s, &pkt, c->lip, c->rip, IPPROTO_TCP_, 1);
+  uint32_t nseg = len > c->mss ? (len + c->mss - 1) / c->mss : 1;
+  s->counters[US_CNT_TCP_TX] += nseg;
+  c->segs_out += nseg;
+  c->last_tx = s->now;
+  if (len) {
+    c->data_segs_out += nseg;
+    c->last_data_tx = s->now;
+  }
+  if (flags & TCP_ACK) {
+    c->last_ack_sent = c->rcv_nxt;
+    c->unacked_bytes = 0;
+    c->ack_now = 0;
+    us_timer_cancel(s, &c->t_delack);
+  }
+  return rc;
+}
+
+void tcp_send_ack(struct us_tcp_sock *c) {
+  if (c->state == US_TCP_CLOSE || c->state == US_TCP_LISTEN || c->state == US_TCP_SYN_SENT) return;
+  tcp_xmit(c, c->snd_nxt, 0, TCP_ACK);
+}
+
+void tcp_send_syn(struct us_tcp_sock *c) {
+  uint8_t flags = TCP_SYN | (c->state == US_TCP_SYN_RECV ? TCP_ACK : 0);
+  tcp_xmit(c, c->iss, 0, flags);
+  if (seq_lt(c->snd_max, c->iss + 1)) c->snd_max = c->iss + 1;
+  c->snd_nxt = c->iss + 1;
+  if (!us_timer_armed(&c->t_rtx)) tcp_rearm_rtx(c);
+}
+
+void tcp_send_rst(struct us_tcp_sock *c) {
+  us_count(c->s, US_CNT_TCP_RST_TX);
+  tcp_xmit_raw(c->s, c->lip, c->rip, c->lport, c->rport, c->snd_nxt, c->rcv_nxt,
+               TCP_RST | TCP_ACK, 0, 0, 0);
+}
+
+/* Keepalive and zero-window probe: an ACK with an old sequence number, which
+ * the peer must answer with an ACK carrying its current window (as Linux). */
+void tcp_send_probe(struct us_tcp_sock *c) { tcp_xmit(c, c->snd_una - 1, 0, TCP_ACK); }
+
+void tcp_send_challenge_ack(struct us_tcp_sock *c) {
+  struct us_stack *s = c->s;
+  struct tcp_state *t = s->tcp;
+  if (s->now - t->chal_window >= US_SEC(1)) {
+    t->chal_window = s->now;
+    t->chal_count = 0;
+  }
+  if (t->chal_count >= TCP_CHALLENGE_PER_SEC) {
+    us_count(s, US_CNT_TCP_CHALLENGE_LIMIT);
+    return;
+  }
+  t->chal_count++;
+  us_count(s, US_CNT_TCP_CHALLENGE_ACK);
+  tcp_send_ack(c);
+}
+
+/* RST for a segment that belongs to no connection (RFC 9293 3.10.7.1);
+ * never in reply to a RST. */
+void tcp_reply_rst(struct us_stack *s, const struct ipv4_rx *ip, const struct tcp_seg *seg) {
+  if (seg->flags & TCP_RST) return;
+  us_count(s, US_CNT_TCP_RST_NOCONN);
+  if (seg->flags & TCP_ACK) {
+    tcp_xmit_raw(s, ip->dst, ip->src, seg->dport, seg->sport, seg->ack, 0, TCP_RST, 0, 0, 0);
+  } else {
+    uint32_t len = seg->dlen + !!(seg->flags & TCP_SYN) + !!(seg->flags & TCP_FIN);
+    tcp_xmit_raw(s, ip->dst, ip->src, seg->dport, seg->sport, 0, seg->seq + len,
+                 TCP_RST | TCP_ACK, 0, 0, 0);
+  }
+}
+
+void tcp_update_mss(struct us_tcp_sock *c) {
+  uint32_t mtu = ipv4_path_mtu(c->s, c->rip);
+  if (mtu < 68) mtu = 576;
+  uint32_t m = mtu - 40;
+  if (c->peer_mss && c->peer_mss < m) m = c->peer_mss;
+  if (c->user_mss && c->user_mss < m) m = c->user_mss;
+  if (c->ts_ok) m -= TCP_TS_OPT_LEN;
+  if (m < 64) m = 64;
+  c->mss = (uint16_t)m;
+  tcp_cc_set_mss(&c->cc, m);
+}
+
+/* Bytes in the network (RFC 6675 "pipe"), by congestion state. */
+uint32_t tcp_pipe(struct us_tcp_sock *c) {
+  uint32_t una = c->snd_una;
+  if (c->ca_state == TCP_CA_LOSS) {
+    uint32_t f = c->snd_nxt - una, sk = tcp_sb_sacked_below(&c->sb, c->snd_nxt);
+    return f > sk ? f - sk : 0;
+  }
+  uint32_t flight = c->snd_max - una;
+  uint32_t out;
+  if (c->ca_state == TCP_CA_RECOVERY) {
+    if (c->sack_ok) {
+      out = c->sb.sacked + tcp_sb_lost_from(&c->sb, una, c->rtx_next, c->mss);
+    } else {
+      /* NewReno: every dup ACK is a segment that left; the segment at
+       * snd_una is lost until retransmitted. */
+      out = c->dupacks * c->mss + (seq_leq(c->rtx_next, una) ? c->mss : 0);
+    }
+  } else {
+    out = c->sb.sacked;
+  }
+  return flight > out ? flight - out : 0;
+}
+
+static uint32_t max_burst(const struct us_tcp_sock *c) {
+  if (!dev_gso(c->s)) return c->mss;
+  uint32_t m = TCP_GSO_MAX - TCP_GSO_MAX % c->mss;
+  return m ? m : c->mss;
+}
+
+static int can_send_data(const struct us_tcp_sock *c) {
+  switch (c->state) {
+  case US_TCP_ESTABLISHED: case US_TCP_CLOSE_WAIT: case US_TCP_FIN_WAIT1:
+  case US_TCP_CLOSING: case US_TCP_LAST_ACK:
+    return c->snd.buf != 0;
+  default:
+    return 0;
+  }
+}
+
+static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t flags) {
+  uint32_t end = seq + n + !!(flags & TCP_FIN);
+  int rtx = seq_lt(seq, c->snd_max);
+  if (rtx) {
+    uint32_t nseg = n > c->mss ? (n + c->mss - 1) / c->mss : 1;
+    c->total_retrans += nseg;
+    c->bytes_retrans += n;
+    c->s->counters[US_CNT_TCP_RETRANS] += nseg;
+    if (c->rtt_time && seq_lt(seq, c->rtt_seq)) c->rtt_time = 0; /* Karn */
+  } else {
+    c->bytes_sent += n;
+  }
+  if (seq_gt(end, c->snd_max)) {
+    if (c->snd_max == c->snd_una && !rtx) c->rtx_start = c->s->now;
+    c->snd_max = end;
+    if (!c->rtt_time) {
+      c->rtt_time = c->s->now;
+      c->rtt_seq = end;
+    }
+  }
+  if (!us_timer_armed(&c->t_rtx)) tcp_rearm_rtx(c);
+}
+
+/* Retransmit the next lost range in SACK/NewReno recovery; 1 if sent. */
+static int output_recovery(struct us_tcp_sock *c, uint32_t pipe) {
+  uint32_t hs, he;
+  if (c->sack_ok && tcp_sb_next_lost(&c->sb, c->snd_una, c->rtx_next, c->mss, &hs, &he)) {
+    /* the next hole RFC 6675 calls lost */
+  } else if (c->sack_ok) {
+    /* Recovery entered on duplicate ACKs alone: the first segment is
+     * presumed lost (RFC 6675 5 step 4.3), up to the first SACKed range. */
+    if (!seq_leq(c->rtx_next, c->snd_una)) return 0;
+    hs = c->snd_una;
+    he = c->snd_una + c->mss;
+    if (c->sb.n && seq_lt(c->sb.iv[0].start, he)) he = c->sb.iv[0].start;
+    if (!seq_lt(hs, he)) return 0;
+  } else {
+    if (!seq_leq(c->rtx_next, c->snd_una)) return 0;
+    hs = c->snd_una;
+    he = c->snd_una + c->mss;
+  }
+  uint32_t data_end = c->snd_buf_seq + c->snd.len;
+  uint8_t flags = TCP_ACK;
+  if (seq_gt(he, data_end)) he = data_end;
+  uint32_t n = he - hs;
+  uint32_t room = c->cc.cwnd > pipe ? c->cc.cwnd - pipe : 0;
+  if (room < c->mss) room = c->mss;
+  if (n > room) n = room - room % c->mss;
+  if (n > max_burst(c)) n = max_burst(c);
+  if (n == 0) {
+    if (!(c->fin_queued && hs == c->fin_seq)) return 0;
+    flags |= TCP_FIN;
+  }
+  tcp_xmit(c, hs, n, flags | (n && hs + n == data_end ? TCP_PSH : 0));
+  sent_seq(c, hs, n, flags);
+  c->rtx_next = hs + n + !!(flags & TCP_FIN);
+  return 1;
+}
+
+void tcp_output(struct us_tcp_sock *c) {
+  struct us_stack *s = c->s;
+  int sent = 0;
+  if (!can_send_data(c)) goto ack;
+  if (c->snd_max == c->snd_una && c->snd_nxt == c->snd_una && c->last_data_tx &&
+      s->now - c->last_data_tx > c->rto && c->snd.len)
+    tcp_cc_restart(&c->cc, s->now - c->last_data_tx); /* RFC 5681 4.1 */
+  for (int guard = 0; guard < 4096; guard++) {
+    uint32_t pipe = tcp_pipe(c);
+    uint32_t cwnd = c->cc.cwnd;
+    if (c->ca_state == TCP_CA_RECOVERY && pipe < cwnd && output_recovery(c, pipe)) {
+      sent = 1;
+      continue;
+    }
+    uint32_t seq = c->snd_nxt;
+    if (seq_lt(seq, c->snd_max)) {
+      /* Go-back-N after a timeout: skip what the peer SACKed. */
+      const struct tcp_iv *iv = tcp_sb_find(&c->sb, seq);
+      if (iv) {
+        c->snd_nxt = seq_lt(iv->end, c->snd_max) ? iv->end : c->snd_max;
+        continue;
+      }
+    }
+    uint32_t data_end = c->snd_buf_seq + c->snd.len;
+    uint32_t avail = seq_lt(seq, data_end) ? data_end - seq : 0;
+    int fin_due = c->fin_queued && seq_leq(seq, c->fin_seq);
+    if (!avail && !fin_due) { c->cwnd_limited = 0; break; }
+    uint32_t wnd_end = c->snd_una + c->snd_wnd;
+    uint32_t wnd_room = seq_lt(seq, wnd_end) ? wnd_end - seq : 0;
+    uint32_t cwnd_room = pipe < cwnd ? cwnd - pipe : 0;
+    uint32_t n = avail;
+    if (n > wnd_room) n = wnd_room;
+    if (n > cwnd_room) n = cwnd_room;
+    if (n > max_burst(c)) n = max_burst(c);
+    /* After a timeout, resend at most up to the first SACKed range. */
+    if (seq_lt(seq, c->snd_max)) {
+      uint32_t nx = tcp_sb_next_start(&c->sb, seq);
+      if (nx != seq && nx - seq < n) n = nx - seq;
+    }
+    if (avail) {
+      if (n == 0) {
+        c->cwnd_limited = cwnd_room == 0;
+        break;
+      }
+      if (n < c->mss && n < avail) {
+        /* Sender SWS avoidance (RFC 9293 3.8.6.2.1): a partial segment only
+         * if it is at least half the largest window the peer offered. */
+        if (!(c->max_snd_wnd && n >= c->max_snd_wnd / 2 && n == wnd_room)) {
+          c->cwnd_limited = cwnd_room < c->mss;
+          break;
+        }
+      }
+      if (n == avail && n < c->mss && !fin_due && seq_geq(seq, c->snd_max)) {
+        /* A small tail: Nagle holds it while data is unacknowledged, CORK
+         * holds it until uncorked. */
+        if (c->cork || (!c->nodelay && c->snd_max != c->snd_una)) break;
+      }
+      if (n > c->mss && n < avail) n -= n % c->mss;
+    }
+    uint8_t flags = TCP_ACK;
+    if (n && seq + n == data_end) flags |= TCP_PSH;
+    if (fin_due && seq + n == c->fin_seq && n <= c->mss) flags |= TCP_FIN;
+    if (!n && !(flags & TCP_FIN)) break;
+    tcp_xmit(c, seq, n, flags);
+    sent_seq(c, seq, n, flags);
+    c->snd_nxt = seq + n + !!(flags & TCP_FIN);
+    sent = 1;
+    if (c->ca_state == TCP_CA_OPEN && cwnd_room <= n) c->cwnd_limited = 1;
+  }
+  /* Zero window with data waiting and nothing in flight: persist. */
+  if (c->snd.buf && c->snd_max == c->snd_una && c->snd_wnd == 0 &&
+      seq_lt(c->snd_nxt, c->snd_buf_seq + c->snd.len))
+    tcp_arm_persist(c);
+ack:
+  if (!sent && c->ack_now) tcp_send_ack(c);
+}
+
+/* Queue our FIN after the buffered data (close or shutdown(SHUT_WR)). */
+void tcp_sendq_fin(struct us_tcp_sock *c) {
+  if (c->fin_queued) return;
+  c->fin_queued = 1;
+  c->fin_seq = c->snd_buf_seq + c->snd.len;
+}

@@ -1,0 +1,195 @@
+/* TCP timers: retransmission (RFC 6298: Karn, exponential backoff, initial
+ * 1 s, minimum 200 ms as Linux), delayed ACK (at most 40 ms), persist
+ * (zero-window probes), keepalive, FIN-WAIT-2 and TIME-WAIT (2*MSL), and
+ * TCP_USER_TIMEOUT. */
+#include <errno.h>
+#include <stddef.h>
+
+#include "stack/tcp_conn.h"
+
+#define CONN_OF(t, field) ((struct us_tcp_sock *)((char *)(t) - offsetof(struct us_tcp_sock, field)))
+
+static void rto_expired(struct us_tcp_sock *c) {
+  struct us_stack *s = c->s;
+  if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECV) {
+    int limit = c->state == US_TCP_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES;
+    if (c->syn_retries >= limit ||
+        (c->user_timeout_ms && s->now - c->rtx_start >= US_MS(c->user_timeout_ms))) {
+      us_count(s, US_CNT_TCP_TIMEOUT);
+      tcp_fail(c, ETIMEDOUT);
+      return;
+    }
+    c->syn_retries++;
+    c->backoff++;
+    c->rto = c->rto * 2 > TCP_RTO_MAX ? TCP_RTO_MAX : c->rto * 2;
+    c->rtt_time = 0;
+    us_count(s, US_CNT_TCP_RTO);
+    c->total_retrans++;
+    us_count(s, US_CNT_TCP_RETRANS);
+    tcp_send_syn(c);
+    tcp_rearm_rtx(c);
+    return;
+  }
+  if (c->snd_max == c->snd_una) return;
+  if (c->retransmits >= TCP_RETRIES2 ||
+      (c->user_timeout_ms && s->now - c->rtx_start >= US_MS(c->user_timeout_ms))) {
+    us_count(s, US_CNT_TCP_TIMEOUT);
+    tcp_fail(c, ETIMEDOUT);
+    return;
+  }
+  us_count(s, US_CNT_TCP_RTO);
+  int first = c->ca_state != TCP_CA_LOSS;
+  tcp_cc_on_rto(&c->cc, s->now, first);
+  c->ca_state = TCP_CA_LOSS;
+  c->recover = c->snd_max;
+  c->snd_nxt = c->snd_una;
+  c->dupacks = 0;
+  tcp_sb_clear(&c->sb); /* the receiver may have reneged (RFC 2018 8) */
+  c->rtt_time = 0;      /* Karn: nothing in flight may be timed */
+  c->retransmits++;
+  c->backoff++;
+  c->rto = c->rto * 2 > TCP_RTO_MAX ? TCP_RTO_MAX : c->rto * 2;
+  c->lost_out++;
+  tcp_output(c);
+  tcp_rearm_rtx(c);
+}
+
+static void rtx_fire(struct us_stack *s, struct us_timer *t) {
+  struct us_tcp_sock *c = CONN_OF(t, t_rtx);
+  tcp_enter(s);
+  rto_expired(c);
+  tcp_leave(s);
+}
+
+static void delack_fire(struct us_stack *s, struct us_timer *t) {
+  struct us_tcp_sock *c = CONN_OF(t, t_delack);
+  tcp_enter(s);
+  if (c->unacked_bytes || c->ack_now) tcp_send_ack(c);
+  tcp_leave(s);
+}
+
+static void persist_fire(struct us_stack *s, struct us_timer *t) {
+  struct us_tcp_sock *c = CONN_OF(t, t_persist);
+  tcp_enter(s);
+  if (c->snd.buf && c->snd_wnd == 0 && c->snd_max == c->snd_una &&
+      seq_lt(c->snd_nxt, c->snd_buf_seq + c->snd.len)) {
+    us_count(s, US_CNT_TCP_ZWP);
+    c->probes++;
+    tcp_send_probe(c);
+    tcp_arm_persist(c);
+  } else {
+    c->probes = 0;
+    tcp_output(c);
+  }
+  tcp_leave(s);
+}
+
+static void keep_fire(struct us_stack *s, struct us_timer *t) {
+  struct us_tcp_sock *c = CONN_OF(t, t_keep);
+  tcp_enter(s);
+  switch (c->state) {
+  case US_TCP_TIME_WAIT:
+  case US_TCP_FIN_WAIT2: /* FIN-WAIT-2 timeout: the peer never closed */
+    tcp_done(c);
+    break;
+  case US_TCP_ESTABLISHED:
+  case US_TCP_CLOSE_WAIT:
+    if (!c->keepalive) break;
+    if (c->snd_max != c->snd_una) { tcp_rearm_keepalive(c); break; } /* RTO covers it */
+    if (s->now - c->last_rx >= US_SEC(c->keepidle)) {
+      if (c->probes >= c->keepcnt) {
+        us_count(s, US_CNT_TCP_TIMEOUT);
+        tcp_fail(c, ETIMEDOUT);
+        break;
+      }
+      c->probes++;
+      us_count(s, US_CNT_TCP_KEEPALIVE);
+      tcp_send_probe(c);
+      us_timer_arm(s, &c->t_keep, s->now + US_SEC(c->keepintvl));
+    } else {
+      tcp_rearm_keepalive(c);
+    }
+    break;
+  default:
+    break;
+  }
+  tcp_leave(s);
+}
+
+void tcp_timers_init(struct us_tcp_sock *c) {
+  us_timer_init(&c->t_rtx, rtx_fire);
+  us_timer_init(&c->t_delack, delack_fire);
+  us_timer_init(&c->t_persist, persist_fire);
+  us_timer_init(&c->t_keep, keep_fire);
+}
+
+void tcp_timers_stop(struct us_tcp_sock *c) {
+  us_timer_cancel(c->s, &c->t_rtx);
+  us_timer_cancel(c->s, &c->t_delack);
+  us_timer_cancel(c->s, &c->t_persist);
+  us_timer_cancel(c->s, &c->t_keep);
+}
+
+void tcp_rearm_rtx(struct us_tcp_sock *c) {
+  us_time_t when = c->s->now + c->rto;
+  /* Never sleep past TCP_USER_TIMEOUT (as Linux clamps the RTO to it). */
+  if (c->user_timeout_ms && c->rtx_start) {
+    us_time_t dl = c->rtx_start + US_MS(c->user_timeout_ms);
+    if (dl > c->s->now && dl < when) when = dl;
+  }
+  us_timer_arm(c->s, &c->t_rtx, when);
+}
+
+/* RFC 6298 2.2/2.3, with Linux's floor: RTO = SRTT + max(4*RTTVAR, 200 ms). */
+void tcp_rtt_sample(struct us_tcp_sock *c, us_time_t rtt) {
+  if (rtt > US_SEC(60)) return;
+  uint32_t r = (uint32_t)(rtt ? rtt : 1);
+  if (!c->min_rtt_us || r < c->min_rtt_us) c->min_rtt_us = r;
+  if (!c->srtt_us) {
+    c->srtt_us = r;
+    c->rttvar_us = r / 2;
+  } else {
+    uint32_t d = c->srtt_us > r ? c->srtt_us - r : r - c->srtt_us;
+    c->rttvar_us = (3 * c->rttvar_us + d) / 4;
+    c->srtt_us = (7 * c->srtt_us + r) / 8;
+  }
+  us_time_t var = 4 * (us_time_t)c->rttvar_us;
+  if (var < TCP_RTO_MIN) var = TCP_RTO_MIN;
+  us_time_t rto = c->srtt_us + var;
+  if (rto > TCP_RTO_MAX) rto = TCP_RTO_MAX;
+  c->rto = rto;
+  c->backoff = 0;
+}
+
+void tcp_schedule_delack(struct us_tcp_sock *c) {
+  if (!us_timer_armed(&c->t_delack))
+    us_timer_arm(c->s, &c->t_delack, c->s->now + TCP_DELACK_MAX);
+}
+
+void tcp_rearm_keepalive(struct us_tcp_sock *c) {
+  if (!c->keepalive) {
+    if (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT)
+      us_timer_cancel(c->s, &c->t_keep);
+    return;
+  }
+  if (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT) return;
+  us_timer_arm(c->s, &c->t_keep, c->last_rx + US_SEC(c->keepidle));
+}
+
+void tcp_enter_timewait(struct us_tcp_sock *c) {
+  tcp_set_state(c, US_TCP_TIME_WAIT);
+  us_timer_cancel(c->s, &c->t_rtx);
+  us_timer_cancel(c->s, &c->t_persist);
+  us_timer_cancel(c->s, &c->t_delack);
+  if (!c->app_ref) tcp_free_bufs(c); /* TIME-WAIT keeps only the control block */
+  us_timer_arm(c->s, &c->t_keep, c->s->now + tcp_msl2_time(c->s));
+}
+
+void tcp_arm_persist(struct us_tcp_sock *c) {
+  if (us_timer_armed(&c->t_persist)) return;
+  us_time_t rto = c->srtt_us ? c->rto : TCP_RTO_INIT;
+  us_time_t when = rto << (c->probes < 10 ? c->probes : 10);
+  if (when > TCP_RTO_MAX) when = TCP_RTO_MAX;
+  if (when < TCP_RTO_MIN) when = TCP_RTO_MIN;
+  us_timer_arm(c->s, &c->t_persist, c->s->now + when);
+}
