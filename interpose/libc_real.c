@@ -26,3 +26,5 @@ void us_real_resolve(void) {
   US_REAL_FUNCS(US_REAL_LOAD)
 #undef US_REAL_LOAD
 }
+
+void *us_dlsym_next(const char *name) { return dlsym(RTLD_NEXT, name); }

@@ -59,6 +59,8 @@ struct us_real_fns {
 
 extern struct us_real_fns us_real_tab;
 void us_real_resolve(void);
+/* dlsym(RTLD_NEXT, name) for the rarely used ones (gethostbyname...). */
+void *us_dlsym_next(const char *name);
 
 /* us_real(name) is the real libc function, resolved on first use. */
 #define us_real(name) \

@@ -1,0 +1,311 @@
+/* The data path, interposed only where an AF_UNIX channel would answer
+ * differently from a TCP or UDP socket:
+ *  - stream sockets: EOF after a reset/timeout becomes ECONNRESET/ETIMEDOUT;
+ *    EPIPE after a reset becomes ECONNRESET; SIGPIPE is raised by us (not by
+ *    the channel) so MSG_NOSIGNAL and the error order match Linux; peer
+ *    addresses from recvfrom/recvmsg are not the channel's AF_UNIX ones;
+ *  - datagram sockets: each message carries a small header with the peer
+ *    address (shim/dgram.h), added on send and taken off on receive.
+ * Every call on an fd that is not ours goes straight to libc. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "interpose/interpose.h"
+#include "shim/dgram.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define IOV_MAX_OURS 1024
+
+/* ---- stream sockets ------------------------------------------------------- */
+
+/* A connect still under way: the channel refuses writes; settle first so a
+ * finished connect restores the buffer. */
+static void settle_if_connecting(int fd, struct us_fd_info *e) {
+  if (e->state == US_FDS_CONNECTING) us_sock_settle(fd, e, 0);
+}
+
+/* read() returned 0: the stack closed the channel after an error (reset,
+ * timeout) or the peer's FIN. Only the first read after an error reports it,
+ * as on Linux. */
+static ssize_t stream_eof(int fd, struct us_fd_info *e, size_t asked) {
+  if (asked == 0) return 0;
+  int err = us_sock_take_error(fd, e);
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  return 0;
+}
+
+/* A send failed with EPIPE: ECONNRESET if the connection died by error
+ * (no signal, like Linux), else EPIPE with SIGPIPE unless MSG_NOSIGNAL. */
+static ssize_t stream_epipe(int fd, struct us_fd_info *e, int flags) {
+  int err = us_sock_take_error(fd, e);
+  if (err && err != EPIPE) {
+    errno = err;
+    return -1;
+  }
+  if (!(flags & MSG_NOSIGNAL)) raise(SIGPIPE);
+  errno = EPIPE;
+  return -1;
+}
+
+static ssize_t stream_recvmsg(int fd, struct us_fd_info *e, struct msghdr *mh, int flags) {
+  if (e->state == US_FDS_LISTENING) {
+    errno = ENOTCONN;
+    return -1;
+  }
+  struct msghdr m = *mh;
+  m.msg_name = 0;
+  m.msg_namelen = 0;
+  m.msg_control = 0;
+  m.msg_controllen = 0;
+  size_t asked = 0;
+  for (size_t i = 0; i < m.msg_iovlen; i++) asked += m.msg_iov[i].iov_len;
+  ssize_t n = us_real(recvmsg)(fd, &m, flags & ~MSG_TRUNC);
+  mh->msg_namelen = 0; /* TCP has no per-message address */
+  mh->msg_controllen = 0;
+  mh->msg_flags = m.msg_flags & ~MSG_CTRUNC;
+  if (n == 0) return stream_eof(fd, e, asked);
+  return n;
+}
+
+static ssize_t stream_sendmsg(int fd, struct us_fd_info *e, const struct msghdr *mh, int flags) {
+  settle_if_connecting(fd, e);
+  if (e->state == US_FDS_NEW || e->state == US_FDS_LISTENING) {
+    /* Linux: sending on an unconnected TCP socket is EPIPE (and SIGPIPE). */
+    if (!(flags & MSG_NOSIGNAL)) raise(SIGPIPE);
+    errno = EPIPE;
+    return -1;
+  }
+  struct msghdr m = *mh;
+  m.msg_name = 0; /* TCP ignores a destination on a connected socket */
+  m.msg_namelen = 0;
+  m.msg_control = 0;
+  m.msg_controllen = 0;
+  /* MSG_MORE / MSG_CONFIRM / MSG_EOR mean nothing to the channel. */
+  int f = (flags & (MSG_DONTWAIT | MSG_OOB)) | MSG_NOSIGNAL;
+  ssize_t n = us_real(sendmsg)(fd, &m, f);
+  if (n < 0 && errno == EPIPE) return stream_epipe(fd, e, flags);
+  return n;
+}
+
+/* ---- datagram sockets ------------------------------------------------------ */
+
+static ssize_t dgram_sendmsg(int fd, struct us_fd_info *e, const struct msghdr *mh, int flags) {
+  struct us_dgram_hdr h = {0};
+  if (mh->msg_name && mh->msg_namelen) {
+    uint32_t ip;
+    uint16_t port;
+    int rc = us_sa_to_v4(e->family, mh->msg_name, mh->msg_namelen, &ip, &port, 0);
+    if (rc < 0) return us_ret(rc);
+    if (!port) return us_ret(-EINVAL);
+    h.ip = ip;
+    h.port = port;
+  } else if (!e->dgram_connected) {
+    return us_ret(-EDESTADDRREQ);
+  }
+  if (mh->msg_iovlen > IOV_MAX_OURS - 1) return us_ret(-EMSGSIZE);
+  size_t total = 0;
+  struct iovec iov[IOV_MAX_OURS];
+  iov[0].iov_base = &h;
+  iov[0].iov_len = sizeof h;
+  for (size_t i = 0; i < mh->msg_iovlen; i++) {
+    iov[i + 1] = mh->msg_iov[i];
+    total += mh->msg_iov[i].iov_len;
+  }
+  if (total > US_DGRAM_MAX) return us_ret(-EMSGSIZE);
+  struct msghdr m = {.msg_iov = iov, .msg_iovlen = mh->msg_iovlen + 1};
+  ssize_t n = us_real(sendmsg)(fd, &m, (flags & MSG_DONTWAIT) | MSG_NOSIGNAL);
+  if (n < 0) return -1;
+  return n - (ssize_t)sizeof h;
+}
+
+static ssize_t dgram_recvmsg(int fd, struct us_fd_info *e, struct msghdr *mh, int flags) {
+  if (mh->msg_iovlen > IOV_MAX_OURS - 1) return us_ret(-EMSGSIZE);
+  struct us_dgram_hdr h;
+  struct iovec iov[IOV_MAX_OURS];
+  iov[0].iov_base = &h;
+  iov[0].iov_len = sizeof h;
+  for (size_t i = 0; i < mh->msg_iovlen; i++) iov[i + 1] = mh->msg_iov[i];
+  struct msghdr m = {.msg_iov = iov, .msg_iovlen = mh->msg_iovlen + 1};
+  int f = flags & (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
+  ssize_t n = us_real(recvmsg)(fd, &m, f);
+  if (n < 0) return -1;
+  if ((size_t)n < sizeof h) return 0; /* the stack went away */
+  if (h.flags & US_DGRAM_ERR) {
+    if (flags & MSG_PEEK) /* consume the error so it is reported once */
+      us_real(recv)(fd, &h, sizeof h, MSG_DONTWAIT);
+    errno = h.err;
+    return -1;
+  }
+  if (mh->msg_name) {
+    socklen_t len = mh->msg_namelen;
+    us_v4_to_sa(e->family, h.ip, h.port, mh->msg_name, &len);
+    mh->msg_namelen = len;
+  } else {
+    mh->msg_namelen = 0;
+  }
+  mh->msg_controllen = 0;
+  mh->msg_flags = m.msg_flags & MSG_TRUNC;
+  return n - (ssize_t)sizeof h;
+}
+
+int us_dgram_fionread(int fd, int *out) {
+  int n = 0;
+  if (us_real(ioctl)(fd, FIONREAD, &n) < 0) return -errno;
+  *out = n > (int)sizeof(struct us_dgram_hdr) ? n - (int)sizeof(struct us_dgram_hdr) : 0;
+  return 0;
+}
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+static ssize_t our_recvmsg(int fd, struct us_fd_info *e, struct msghdr *mh, int flags) {
+  return e->type == SOCK_DGRAM ? dgram_recvmsg(fd, e, mh, flags) : stream_recvmsg(fd, e, mh, flags);
+}
+
+static ssize_t our_sendmsg(int fd, struct us_fd_info *e, const struct msghdr *mh, int flags) {
+  return e->type == SOCK_DGRAM ? dgram_sendmsg(fd, e, mh, flags) : stream_sendmsg(fd, e, mh, flags);
+}
+
+EXPORT ssize_t read(int fd, void *buf, size_t len) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(read)(fd, buf, len);
+  if (e->type == SOCK_STREAM) { /* the fast path: a plain read */
+    ssize_t n = us_real(read)(fd, buf, len);
+    return n == 0 ? stream_eof(fd, e, len) : n;
+  }
+  struct iovec iov = {buf, len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+  return our_recvmsg(fd, e, &mh, 0);
+}
+
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen) {
+  if (len > buflen) abort(); /* what glibc's __chk_fail does, minus the message */
+  return read(fd, buf, len);
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(readv)(fd, iov, cnt);
+  if (cnt < 0 || cnt > IOV_MAX_OURS - 1) return us_ret(-EINVAL);
+  struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
+  return our_recvmsg(fd, e, &mh, 0);
+}
+
+EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(recv)(fd, buf, len, flags);
+  struct iovec iov = {buf, len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+  return our_recvmsg(fd, e, &mh, flags);
+}
+
+EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags) {
+  if (len > buflen) abort();
+  return recv(fd, buf, len, flags);
+}
+
+EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa,
+                        socklen_t *salen) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(recvfrom)(fd, buf, len, flags, sa, salen);
+  if (sa && !salen) return us_ret(-EFAULT);
+  struct iovec iov = {buf, len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_name = sa,
+                      .msg_namelen = sa ? *salen : 0};
+  ssize_t n = our_recvmsg(fd, e, &mh, flags);
+  if (n >= 0 && sa) *salen = mh.msg_namelen;
+  return n;
+}
+
+EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
+                              struct sockaddr *sa, socklen_t *salen) {
+  if (len > buflen) abort();
+  return recvfrom(fd, buf, len, flags, sa, salen);
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *mh, int flags) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(recvmsg)(fd, mh, flags);
+  if (!mh) return us_ret(-EFAULT);
+  return our_recvmsg(fd, e, mh, flags);
+}
+
+EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *t) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(recvmmsg)(fd, v, n, flags, t);
+  if (!v) return us_ret(-EFAULT);
+  unsigned i = 0;
+  for (; i < n; i++) {
+    ssize_t r = our_recvmsg(fd, e, &v[i].msg_hdr, i ? (flags | MSG_DONTWAIT) : flags);
+    if (r < 0) {
+      if (i) break;
+      return -1;
+    }
+    v[i].msg_len = (unsigned)r;
+    if (flags & MSG_WAITFORONE) flags |= MSG_DONTWAIT;
+  }
+  return (int)i;
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t len) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(write)(fd, buf, len);
+  struct iovec iov = {(void *)buf, len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+  return our_sendmsg(fd, e, &mh, 0);
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(writev)(fd, iov, cnt);
+  if (cnt < 0 || cnt > IOV_MAX_OURS - 1) return us_ret(-EINVAL);
+  struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
+  return our_sendmsg(fd, e, &mh, 0);
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(send)(fd, buf, len, flags);
+  struct iovec iov = {(void *)buf, len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+  return our_sendmsg(fd, e, &mh, flags);
+}
+
+EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
+                      socklen_t salen) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(sendto)(fd, buf, len, flags, sa, salen);
+  struct iovec iov = {(void *)buf, len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_name = (void *)sa,
+                      .msg_namelen = sa ? salen : 0};
+  return our_sendmsg(fd, e, &mh, flags);
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *mh, int flags) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(sendmsg)(fd, mh, flags);
+  if (!mh) return us_ret(-EFAULT);
+  return our_sendmsg(fd, e, mh, flags);
+}
+
+EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (!e) return us_real(sendmmsg)(fd, v, n, flags);
+  if (!v) return us_ret(-EFAULT);
+  unsigned i = 0;
+  for (; i < n; i++) {
+    ssize_t r = our_sendmsg(fd, e, &v[i].msg_hdr, flags);
+    if (r < 0) {
+      if (i) break;
+      return -1;
+    }
+    v[i].msg_len = (unsigned)r;
+  }
+  return (int)i;
+}

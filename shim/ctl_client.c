@@ -1,0 +1,141 @@
+/* Program side of the control protocol (see ctl_client.h). */
+#define _GNU_SOURCE
+#include "shim/ctl_client.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "shim/fdtable.h"
+
+#define POOL_MAX 8
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static int pool_fds[POOL_MAX];
+static int pool_n;
+static char ctl_path[108];
+static int path_set;
+
+/* Our own fds are closed with the raw syscall: in libustack.so, close() is
+ * the interposed one, which would see a control fd and call back here. */
+static void raw_close(int fd) { syscall(SYS_close, fd); }
+
+static void pool_after_fork_child(void) {
+  /* The inherited connections are shared with the parent: using them would
+   * interleave both processes' messages. Drop our copies. */
+  for (int i = 0; i < pool_n; i++) {
+    us_fd_clear(pool_fds[i]);
+    raw_close(pool_fds[i]);
+  }
+  pool_n = 0;
+  pthread_mutex_init(&pool_lock, 0);
+}
+
+static void pool_init(void) { pthread_atfork(0, 0, pool_after_fork_child); }
+
+void us_ctl_client_set_path(const char *path) {
+  pthread_mutex_lock(&pool_lock);
+  snprintf(ctl_path, sizeof ctl_path, "%s", path ? path : "");
+  path_set = 1;
+  pthread_mutex_unlock(&pool_lock);
+}
+
+static const char *get_path(void) {
+  if (!path_set) {
+    const char *p = getenv("USTACK_CTL");
+    if (p && strlen(p) < sizeof ctl_path) snprintf(ctl_path, sizeof ctl_path, "%s", p);
+    path_set = 1;
+  }
+  return ctl_path;
+}
+
+int us_ctl_client_enabled(void) {
+  pthread_mutex_lock(&pool_lock);
+  int on = get_path()[0] != 0;
+  pthread_mutex_unlock(&pool_lock);
+  return on;
+}
+
+static int ctl_connect(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  /* Messages have a fixed size, so either socket type works; the host
+   * decides which it listens with. */
+  static const int types[] = {SOCK_SEQPACKET, SOCK_STREAM};
+  for (unsigned i = 0; i < 2; i++) {
+    int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+      struct us_fd_info info = {.kind = US_FD_CTL};
+      us_fd_set(fd, &info);
+      return fd;
+    }
+    int e = errno;
+    raw_close(fd);
+    if (e != EPROTOTYPE) return -e;
+  }
+  return -EPROTOTYPE;
+}
+
+static int pool_take(void) {
+  pthread_once(&pool_once, pool_init);
+  pthread_mutex_lock(&pool_lock);
+  const char *path = get_path();
+  int fd = pool_n ? pool_fds[--pool_n] : -1;
+  char copy[sizeof ctl_path];
+  memcpy(copy, path, sizeof copy);
+  pthread_mutex_unlock(&pool_lock);
+  if (fd >= 0) return fd;
+  if (!copy[0]) return -ENETDOWN;
+  return ctl_connect(copy);
+}
+
+static void pool_put(int fd) {
+  pthread_mutex_lock(&pool_lock);
+  if (pool_n < POOL_MAX) {
+    pool_fds[pool_n++] = fd;
+    fd = -1;
+  }
+  pthread_mutex_unlock(&pool_lock);
+  if (fd >= 0) {
+    us_fd_clear(fd);
+    raw_close(fd);
+  }
+}
+
+void us_ctl_client_forget(int fd) {
+  pthread_mutex_lock(&pool_lock);
+  for (int i = 0; i < pool_n; i++)
+    if (pool_fds[i] == fd) pool_fds[i--] = pool_fds[--pool_n];
+  pthread_mutex_unlock(&pool_lock);
+  us_fd_clear(fd);
+}
+
+int us_ctl_call(struct us_ctl_msg *m, int *got_fd) {
+  if (got_fd) *got_fd = -1;
+  uint16_t op = m->op;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int fd = pool_take();
+    if (fd < 0) return fd == -ENOENT || fd == -ECONNREFUSED ? -ENETDOWN : fd;
+    int rc = us_ctl_send(fd, m, -1);
+    if (rc == 0) rc = us_ctl_recv(fd, m, got_fd);
+    if (rc == 0 && m->op != op) rc = -EPROTO;
+    if (rc == 0) {
+      pool_put(fd);
+      return 0;
+    }
+    us_fd_clear(fd);
+    raw_close(fd);
+    /* A pooled connection may have died with a restarted peer: retry once on
+     * a fresh one, but only if nothing was answered. */
+    if (rc != -EPIPE && rc != -ECONNRESET) return rc;
+  }
+  return -ENETDOWN;
+}

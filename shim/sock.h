@@ -1,0 +1,101 @@
+/* Stack-side sockets of the control server: one per program socket, with
+ * the stack end of its channel and the stack's TCP or UDP socket.
+ * Internal to ctl_server.c, sock_tcp.c, sock_udp.c and sock_resolve.c. */
+#ifndef USTACK_SHIM_SOCK_H
+#define USTACK_SHIM_SOCK_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "shim/ctl_proto.h"
+#include "stack/tcp_sock.h"
+#include "stack/udp.h"
+
+struct us_ctl_server;
+struct us_sock;
+
+/* A connection accepted by the stack, waiting to be handed to the program
+ * over its listener's accept channel. */
+struct sock_pending {
+  struct sock_pending *next;
+  struct us_sock *conn;
+  int prog_fd; /* the program end of the connection's channel */
+};
+
+struct us_sock {
+  struct us_ctl_server *srv;
+  uint32_t id;
+  int type;            /* SOCK_STREAM or SOCK_DGRAM */
+  int chan;            /* stack end of the channel, -1 once closed */
+  uv_poll_t *poll;     /* watches chan; its own allocation, freed on uv_close */
+  int poll_events;     /* UV_READABLE | UV_WRITABLE currently asked */
+  int state;           /* US_CTL_ST_* */
+  int err;             /* pending SO_ERROR, positive errno */
+  int filler;          /* connect filler bytes still to drain */
+  unsigned chan_eof : 1;   /* read EOF from the program: FIN sent */
+  unsigned chan_full : 1;  /* the channel refused bytes: wait for writable */
+  unsigned wr_shut : 1;    /* we shut the channel's write side (peer FIN) */
+  unsigned dead : 1;       /* waiting only to be freed */
+  unsigned reuseaddr : 1, keepalive : 1, broadcast : 1;
+  struct us_tcp_sock *tcp;
+  struct udp_sock *udp;
+  uint32_t local_ip;   /* host byte order: names kept for a dead socket */
+  uint16_t local_port;
+  uint32_t peer_ip;    /* 0: not connected */
+  uint16_t peer_port;
+  struct sock_pending *pending, **pending_tail; /* listener: not yet handed over */
+  us_time_t dead_since;
+  struct us_sock *grave_next;
+};
+
+/* ctl_server.c */
+struct us_stack *us_srv_stack(struct us_ctl_server *srv);
+uv_loop_t *us_srv_loop(struct us_ctl_server *srv);
+struct us_sock *us_srv_sock_new(struct us_ctl_server *srv, int type, int chan);
+struct us_sock *us_srv_sock_find(struct us_ctl_server *srv, uint32_t id);
+/* The socket needs nothing more from the stack: free it now, or keep it
+ * briefly so SO_ERROR / getsockname still answer (dead). */
+void us_srv_sock_free(struct us_sock *so);
+void us_srv_sock_bury(struct us_sock *so);
+/* Watch the channel for these UV_* events (0 = stop); cb gets so as
+ * handle->data. */
+void us_sock_poll(struct us_sock *so, int events, uv_poll_cb cb);
+/* 1 if every program copy of the channel is closed (POLLHUP). */
+int us_sock_hung_up(const struct us_sock *so);
+/* Closes the stack end of the channel (and its poll handle). */
+void us_sock_close_chan(struct us_sock *so);
+
+/* sock_tcp.c: handlers for a SOCK_STREAM socket. Each fills the answer in m. */
+int sock_tcp_open(struct us_sock *so);
+void sock_tcp_bind(struct us_sock *so, struct us_ctl_msg *m);
+/* Returns the program end of the accept channel (or -1 with m->err set). */
+int sock_tcp_listen(struct us_sock *so, struct us_ctl_msg *m);
+void sock_tcp_connect(struct us_sock *so, struct us_ctl_msg *m);
+void sock_tcp_shutdown(struct us_sock *so, struct us_ctl_msg *m);
+void sock_tcp_getname(struct us_sock *so, struct us_ctl_msg *m);
+void sock_tcp_getopt(struct us_sock *so, struct us_ctl_msg *m);
+void sock_tcp_setopt(struct us_sock *so, struct us_ctl_msg *m);
+void sock_tcp_state(struct us_sock *so, struct us_ctl_msg *m);
+void sock_tcp_destroy(struct us_sock *so);
+
+/* sock_udp.c: the same for SOCK_DGRAM. */
+int sock_udp_open(struct us_sock *so);
+void sock_udp_bind(struct us_sock *so, struct us_ctl_msg *m);
+void sock_udp_connect(struct us_sock *so, struct us_ctl_msg *m);
+void sock_udp_getname(struct us_sock *so, struct us_ctl_msg *m);
+void sock_udp_getopt(struct us_sock *so, struct us_ctl_msg *m);
+void sock_udp_setopt(struct us_sock *so, struct us_ctl_msg *m);
+void sock_udp_destroy(struct us_sock *so);
+
+/* sock_resolve.c: name resolution for programs. done(arg, m) is called once
+ * with the answer filled in; if that happens before sock_resolve returns,
+ * it returns NULL, else a handle valid until done runs. */
+typedef void (*sock_resolve_done)(void *arg, struct us_ctl_msg *m);
+struct sock_resolve;
+struct sock_resolve *sock_resolve(struct us_ctl_server *srv, struct us_ctl_msg *m,
+                                  sock_resolve_done done, void *arg);
+void sock_resolve_cancel(struct sock_resolve *r);
+void sock_resolve_ptr(struct us_ctl_server *srv, struct us_ctl_msg *m);
+void sock_resolve_shutdown(struct us_ctl_server *srv);
+
+#endif
