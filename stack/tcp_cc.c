@@ -21,6 +21,7 @@ void tcp_cc_init(struct tcp_cc *cc, const struct tcp_cc_ops *ops, uint32_t mss) 
 
 void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss) {
   if (!mss || mss == cc->mss) return;
+  if (!cc->ops) { cc->mss = mss; return; } /* not started yet */
   /* Keep cwnd in the same number of segments. */
   uint64_t segs = cc->cwnd / cc->mss;
   if (segs < 1) segs = 1;

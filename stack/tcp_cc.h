@@ -33,7 +33,7 @@ struct tcp_cubic {
   double cwnd_epoch;   /* segments: cwnd at the start of the epoch */
   double frac;         /* fractional bytes not yet added to cwnd */
   us_time_t epoch;     /* start of the congestion-avoidance epoch, 0 = none */
-  double w_last_ssthresh; /* segments: cwnd when ssthresh was last set */
+  double w_last_ssthresh; /* segments: cwnd_prior, cwnd before the last reduction */
 };
 
 struct tcp_cc {

@@ -81,7 +81,7 @@ static uint32_t cubic_ssthresh(struct tcp_cc *cc, us_time_t now) {
   c->frac = 0;
   double th = cwnd * CUBIC_BETA;
   if (th < 2) th = 2;
-  c->w_last_ssthresh = th;
+  c->w_last_ssthresh = cwnd; /* cwnd_prior: alpha becomes 1 once W_est reaches it */
   return (uint32_t)(th * cc->mss);
 }
 

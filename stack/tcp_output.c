@@ -131,6 +131,10 @@ void tcp_send_ack(struct us_tcp_sock *c) {
 void tcp_send_syn(struct us_tcp_sock *c) {
   uint8_t flags = TCP_SYN | (c->state == US_TCP_SYN_RECV ? TCP_ACK : 0);
   tcp_xmit(c, c->iss, 0, flags);
+  if (!c->syn_retries) { /* time the first SYN only (Karn) */
+    c->rtt_time = c->s->now;
+    c->rtt_seq = c->iss + 1;
+  }
   if (seq_lt(c->snd_max, c->iss + 1)) c->snd_max = c->iss + 1;
   c->snd_nxt = c->iss + 1;
   if (!us_timer_armed(&c->t_rtx)) tcp_rearm_rtx(c);

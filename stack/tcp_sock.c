@@ -448,7 +448,7 @@ static uint32_t ago_ms(const struct us_tcp_sock *c, us_time_t t) {
   return t ? (uint32_t)((c->s->now - t) / 1000) : 0;
 }
 
-void us_tcp_info(const struct us_tcp_sock *c, struct us_tcp_info *i) {
+void us_tcp_get_info(const struct us_tcp_sock *c, struct us_tcp_info *i) {
   memset(i, 0, sizeof(*i));
   uint32_t mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
   i->tcpi_state = c->state;

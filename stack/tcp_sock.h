@@ -137,7 +137,7 @@ struct us_tcp_info {
   uint32_t tcpi_rcv_ooopack;
   uint32_t tcpi_snd_wnd;
 };
-void us_tcp_info(const struct us_tcp_sock *t, struct us_tcp_info *info);
+void us_tcp_get_info(const struct us_tcp_sock *t, struct us_tcp_info *info);
 
 /* Test hook: the next ISN this stack chooses is `isn` (once). */
 void us_tcp_test_force_isn(struct us_stack *s, uint32_t isn);
