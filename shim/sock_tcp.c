@@ -271,16 +271,16 @@ static void tcp_ev(void *user, struct us_tcp_sock *t, uint32_t ev, int err) {
 static void chan_ev(uv_poll_t *p, int status, int events) {
   struct us_sock *so = p->data;
   switch (so->state) {
-  case US_CTL_ST_NONE: {
-    /* Nothing is written on an unconnected socket: readable means the
-     * program closed it (or wrote anyway: drop that). */
-    ssize_t n = read(so->chan, pump_buf, sizeof pump_buf);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || us_sock_hung_up(so)) {
+  case US_CTL_ST_NONE:
+    /* Unconnected: readable means the program closed it, or it is the
+     * filler of a connect whose request is on its way (leave it there). */
+    if (us_sock_hung_up(so)) {
       release_tcp(so, 1);
       us_srv_sock_free(so);
+    } else {
+      us_sock_poll(so, 0, chan_ev);
     }
     return;
-  }
   case US_CTL_ST_CONNECTED:
     if (status < 0) {
       finish(so, 1);
