@@ -211,7 +211,10 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags) {
   if (sa && (int)*len < 0) return us_ret(-EINVAL);
   struct us_ctl_accept a;
   int nfd = -1;
+  /* The shim's recvmsg must reach libc, not our own recvmsg. */
+  us_fd_bypass = 1;
   int rc = us_ctl_recv_accept(fd, &a, &nfd, (flags & SOCK_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0);
+  us_fd_bypass = 0;
   if (rc < 0) return us_ret(rc);
   if (flags & SOCK_NONBLOCK) set_fd_flags(nfd, flags);
   struct us_fd_info info = {.id = a.sock, .kind = US_FD_SOCK, .family = e->family,

@@ -27,15 +27,27 @@ static int path_set;
  * the interposed one, which would see a control fd and call back here. */
 static void raw_close(int fd) { syscall(SYS_close, fd); }
 
+static int ctl_connect(const char *path);
+
 static void pool_after_fork_child(void) {
+  us_fd_after_fork_child();
+  pthread_mutex_init(&pool_lock, 0);
   /* The inherited connections are shared with the parent: using them would
    * interleave both processes' messages. Drop our copies. */
+  int used = pool_n > 0;
   for (int i = 0; i < pool_n; i++) {
     us_fd_clear(pool_fds[i]);
     raw_close(pool_fds[i]);
   }
   pool_n = 0;
-  pthread_mutex_init(&pool_lock, 0);
+  /* A process that used the stack gets its own connection now, while it
+   * still has its parent's credentials: servers fork workers that then drop
+   * privileges (nginx), and the control socket admits only the launcher's
+   * user. */
+  if (used && ctl_path[0]) {
+    int fd = ctl_connect(ctl_path);
+    if (fd >= 0) pool_fds[pool_n++] = fd;
+  }
 }
 
 static void pool_init(void) { pthread_atfork(0, 0, pool_after_fork_child); }

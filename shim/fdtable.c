@@ -95,3 +95,8 @@ int us_fd_count(enum us_fd_kind kind) {
   pthread_mutex_unlock(&fd_lock);
   return n;
 }
+
+void us_fd_after_fork_child(void) {
+  /* Only the forking thread survives: a lock another thread held is free. */
+  pthread_mutex_init(&fd_lock, 0);
+}

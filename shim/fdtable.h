@@ -58,6 +58,8 @@ void us_fd_clear(int fd);
 void us_fd_copy(int from, int to);
 /* close_range: clear every entry in [lo, hi]. */
 void us_fd_clear_range(unsigned lo, unsigned hi);
+/* In a child after fork, before anything else touches the table. */
+void us_fd_after_fork_child(void);
 /* Number of entries of a kind (tests, diagnostics). */
 int us_fd_count(enum us_fd_kind kind);
 
