@@ -49,6 +49,8 @@ struct us_host {
   int stopping;
 };
 
+uv_loop_t *us_host_loop(struct us_host *h) { return &h->loop; }
+
 us_time_t us_host_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -174,6 +176,13 @@ static void host_close_handles(struct us_host *h) {
   uv_close((uv_handle_t *)&h->turn_end, NULL);
 }
 
+/* Safety net at stop: handles someone else left open (a control server that
+ * was not detached) would keep uv_run from ever returning. */
+static void close_leftover(uv_handle_t *hd, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(hd)) uv_close(hd, NULL);
+}
+
 static void on_wake(uv_async_t *a) {
   struct us_host *h = a->data;
   pthread_mutex_lock(&h->mu);
@@ -191,6 +200,7 @@ static void on_wake(uv_async_t *a) {
   if (stopping) {
     us_netdev_flush(h->dev);
     host_close_handles(h);
+    uv_walk(&h->loop, close_leftover, NULL);
   }
 }
 

@@ -42,6 +42,11 @@ int us_host_call(struct us_host *h, void (*fn)(struct us_stack *s, void *arg), v
 /* Like us_host_call, and waits until fn has run. Not from the stack thread. */
 int us_host_call_sync(struct us_host *h, void (*fn)(struct us_stack *s, void *arg), void *arg);
 
+/* The host's libuv loop, for code that runs on the stack thread (the control
+ * server registers its handles there, from inside us_host_call). */
+struct uv_loop_s;
+struct uv_loop_s *us_host_loop(struct us_host *h);
+
 /* The host's monotonic clock, microseconds. */
 us_time_t us_host_now(void);
 

@@ -22,10 +22,14 @@
 #include <unistd.h>
 
 #include "shim/config.h"
+#include "shim/ctl_server.h"
 #include "shim/host.h"
 #include "shim/log.h"
 
 #define EXIT_SETUP 2
+/* After the program exits, how long its last connections may take to finish
+ * closing (their FINs acknowledged) before ustack exits anyway. */
+#define DRAIN_MS 10000
 
 extern char **environ;
 
@@ -108,6 +112,29 @@ static void ctl_close(struct ctl_sock *c) {
   if (c->fd >= 0) close(c->fd);
   if (c->path[0]) unlink(c->path);
   if (c->dir[0]) rmdir(c->dir);
+}
+
+struct busy_query {
+  struct us_ctl_server *srv;
+  unsigned busy;
+};
+
+static void read_busy(struct us_stack *s, void *arg) {
+  (void)s;
+  struct busy_query *q = arg;
+  q->busy = us_ctl_server_busy(q->srv);
+}
+
+/* The stack outlives the program: data a program wrote just before exiting
+ * is still delivered and its FIN sent. Wait (bounded) until the control
+ * server drives no socket any more. */
+static void drain_connections(struct us_host *host, struct us_ctl_server *srv) {
+  for (int waited = 0; waited < DRAIN_MS; waited += 20) {
+    struct busy_query q = {srv, 0};
+    if (us_host_call_sync(host, read_busy, &q) < 0 || q.busy == 0) return;
+    usleep(20 * 1000);
+  }
+  us_log_warn("connections still closing after %d s: exiting anyway", DRAIN_MS / 1000);
 }
 
 static int is_ours(const char *entry) {
@@ -212,11 +239,20 @@ int main(int argc, char **argv) {
     return EXIT_SETUP;
   }
   struct ctl_sock ctl = {0};
+  struct us_ctl_server *srv = NULL;
   char **envp = NULL;
-  if (ctl_open(&ctl, err, sizeof err) < 0 || !(envp = child_env(&cfg, lib, ctl.path))) {
-    fprintf(stderr, "ustack: %s\n", envp ? err : "out of memory");
+  if (ctl_open(&ctl, err, sizeof err) < 0) {
+    fprintf(stderr, "ustack: %s\n", err);
     ctl_close(&ctl);
     us_host_stop(host);
+    return EXIT_SETUP;
+  }
+  if ((r = us_ctl_server_attach(host, ctl.fd, &srv)) < 0 ||
+      !(envp = child_env(&cfg, lib, ctl.path))) {
+    fprintf(stderr, "ustack: cannot serve the control socket: %s\n", strerror(r < 0 ? -r : ENOMEM));
+    us_ctl_server_detach(host, srv);
+    us_host_stop(host);
+    ctl_close(&ctl);
     return EXIT_SETUP;
   }
 
@@ -234,6 +270,8 @@ int main(int argc, char **argv) {
     status = wait_program(pid);
   }
   child_pid = 0;
+  if (!ip_conflict) drain_connections(host, srv);
+  us_ctl_server_detach(host, srv);
   us_host_stop(host);
   ctl_close(&ctl);
   return ip_conflict ? EXIT_SETUP : status;
