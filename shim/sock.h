@@ -36,6 +36,7 @@ struct us_sock {
   unsigned chan_full : 1;  /* the channel refused bytes: wait for writable */
   unsigned wr_shut : 1;    /* we shut the channel's write side (peer FIN) */
   unsigned dead : 1;       /* waiting only to be freed */
+  unsigned orphan : 1;     /* program gone: finishing the close (busy) */
   unsigned reuseaddr : 1, keepalive : 1, broadcast : 1;
   struct us_tcp_sock *tcp;
   struct udp_sock *udp;

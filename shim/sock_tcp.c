@@ -87,12 +87,47 @@ static void release_tcp(struct us_sock *so, int abort) {
   so->tcp = 0;
 }
 
-/* Both directions done, or the program is gone: hand the rest to TCP (which
- * finishes the close by itself) and keep the record briefly for SO_ERROR. */
-static void finish(struct us_sock *so, int abort) {
+/* The stack is done with this socket: keep the record briefly for SO_ERROR. */
+static void bury(struct us_sock *so, int abort) {
   release_tcp(so, abort);
   so->state = US_CTL_ST_CLOSED;
+  so->orphan = 0;
   us_srv_sock_bury(so);
+}
+
+/* An orphan's close is over once its FIN is acknowledged (everything it
+ * sent was delivered) or the connection ended; data arriving for a program
+ * that is gone gets a RST, as after close() on Linux. */
+static void orphan_check(struct us_sock *so) {
+  if (!so->tcp) {
+    bury(so, 0);
+    return;
+  }
+  if (us_tcp_readable(so->tcp) > 0) {
+    bury(so, 1);
+    return;
+  }
+  int st = us_tcp_state(so->tcp);
+  if (st == US_TCP_FIN_WAIT2 || st == US_TCP_TIME_WAIT || st == US_TCP_CLOSE) bury(so, 0);
+}
+
+/* The program is done with the socket (closed it, or both directions are
+ * over). abort: reset the connection. Otherwise the channel goes, a FIN
+ * follows what is queued, and the socket stays "busy" until that FIN is
+ * acknowledged, so the launcher can wait for closes to finish. */
+static void finish(struct us_sock *so, int abort) {
+  if (abort || !so->tcp || so->state != US_CTL_ST_CONNECTED) {
+    bury(so, abort);
+    return;
+  }
+  us_sock_close_chan(so);
+  if (us_tcp_readable(so->tcp) > 0) { /* unread data at close: RST */
+    bury(so, 1);
+    return;
+  }
+  us_tcp_shutdown(so->tcp, SHUT_WR);
+  so->orphan = 1;
+  orphan_check(so);
 }
 
 /* TCP -> channel. */
@@ -249,6 +284,11 @@ static void listener_close(struct us_sock *l) {
 static void tcp_ev(void *user, struct us_tcp_sock *t, uint32_t ev, int err) {
   struct us_sock *so = user;
   if (!so || so->tcp != t) return;
+  if (so->orphan) {
+    if (ev & US_TCP_EV_ERROR) so->err = err;
+    orphan_check(so);
+    return;
+  }
   if (ev & US_TCP_EV_CONNECTED) {
     drain_filler(so);
     so->state = US_CTL_ST_CONNECTED;
