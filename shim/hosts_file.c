@@ -36,7 +36,10 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
   return 0;
 }
 
-static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+/* NUL counts as a blank: names are stored NUL-terminated. */
+static int is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == 0;
+}
 
 /* Next blank-separated token of [*p, end), stopping at a comment. */
 static int token(const char **p, const char *end, const char **tok, size_t *tlen) {
@@ -123,9 +126,12 @@ void us_hosts_free(struct us_hosts *h) {
 
 size_t us_hosts_count(const struct us_hosts *h) { return h ? h->nlines : 0; }
 
-/* Equal ignoring ASCII case and one trailing dot on `name`. */
+/* Equal ignoring ASCII case and one trailing dot on either side (name's
+ * is already cut by the caller). */
 static int name_match(const char *entry, const char *name, size_t nlen) {
-  return strlen(entry) == nlen && strncasecmp(entry, name, nlen) == 0;
+  size_t elen = strlen(entry);
+  if (elen > 1 && entry[elen - 1] == '.') elen--;
+  return elen == nlen && strncasecmp(entry, name, nlen) == 0;
 }
 
 size_t us_hosts_lookup(const struct us_hosts *h, const char *name, int family,

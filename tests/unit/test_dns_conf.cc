@@ -192,4 +192,20 @@ TEST(HostsFile, EmptyAndUnterminated) {
   us_hosts_free(h);
 }
 
+TEST(HostsFile, NulBytesSeparateNamesAndTrailingDotsMatch) {
+  // Found by fuzzing: a NUL inside a name desynchronised the name store.
+  const char t[] = "198.18.0.8 a\0b c.\n198.18.0.9 d\n";
+  us_hosts *h = us_hosts_parse(t, sizeof t - 1);
+  ASSERT_NE(nullptr, h);
+  us_dns_addr out[2];
+  const char *canon = nullptr;
+  EXPECT_EQ(1u, us_hosts_lookup(h, "b", 4, out, 2, &canon));
+  EXPECT_STREQ("a", canon);
+  EXPECT_EQ(1u, us_hosts_lookup(h, "c", 4, out, 2, nullptr));
+  EXPECT_EQ(1u, us_hosts_lookup(h, "c.", 4, out, 2, nullptr));
+  ASSERT_EQ(1u, us_hosts_lookup(h, "d", 4, out, 2, nullptr));
+  EXPECT_EQ(9, out[0].addr[3]);
+  us_hosts_free(h);
+}
+
 }  // namespace
