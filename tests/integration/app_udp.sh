@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# UDP over ustack (issue 4): datagrams framed on the channel keep their
+# boundaries and peer addresses: sendto/recvfrom to a Linux echo server,
+# connect+send/recv, ECONNREFUSED from an ICMP port unreachable on a
+# connected socket, a UDP server under ustack answering a Linux client,
+# getsockname after an implicit bind.
+source "$(dirname "$0")/app_env.bash"
+
+cat > "$T/echo.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+while True:
+    d, a = s.recvfrom(65535)
+    s.sendto(d, a)
+PY
+ip netns exec "$TOPO_SERVER" python3 "$T/echo.py" 198.18.0.1 9999 &
+TOPO_PIDS+=($!)
+wait_port "$TOPO_SERVER" 9999 udp
+
+u python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+sizes = [0, 1, 1400, 4000, 65507]
+for n in sizes:
+    s.sendto(bytes([n % 251]) * n, ('198.18.0.1', 9999))
+    d, a = s.recvfrom(70000)
+    print(len(d), d == bytes([n % 251]) * n, a[0], a[1])
+ip, port = s.getsockname()
+print('local', ip, port > 0)"
+expect_eq "sendto/recvfrom: datagrams of 0..65507 bytes echoed intact, from the server" \
+  "0 True 198.18.0.1 9999 1 True 198.18.0.1 9999 1400 True 198.18.0.1 9999 4000 True 198.18.0.1 9999 65507 True 198.18.0.1 9999 local 0.0.0.0 True" \
+  "$(echo $RUN_OUT)"
+
+u python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.connect(('198.18.0.1', 9999))
+s.send(b'connected')
+print(s.recv(100).decode(), s.getpeername())
+t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t.settimeout(5)
+t.connect(('198.18.0.1', 9998))
+t.send(b'nobody')
+try:
+    t.recv(100)
+    print('no error')
+except ConnectionRefusedError:
+    print('refused')"
+expect_eq "connected UDP: send/recv and getpeername; ICMP unreachable is ECONNREFUSED" \
+  "connected ('198.18.0.1', 9999) refused" "$(echo $RUN_OUT)"
+
+# A UDP server under ustack, a Linux client.
+(ip netns exec "$TOPO_CLIENT" "$USTACK" "${USTACK_OPTS[@]}" -- python3 "$T/echo.py" 0.0.0.0 7777) \
+  >"$T/udpsrv.log" 2>&1 &
+TOPO_PIDS+=($!)
+sleep 1
+out=$(ip netns exec "$TOPO_SERVER" python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+for i in range(10):
+    try:
+        s.sendto(b'to the stack', ('198.18.0.10', 7777))
+        d, a = s.recvfrom(100)
+        print(d.decode(), a[0], a[1])
+        break
+    except socket.timeout:
+        pass")
+expect_eq "UDP server under ustack answers a Linux client" "to the stack 198.18.0.10 7777" "$out"
+finish
