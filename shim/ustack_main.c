@@ -3,7 +3,7 @@
  *   ustack [options] [--] PROGRAM [ARGS...]
  *
  * Parses the configuration, starts the stack host thread in this process,
- * opens the control socket programs will ask for sockets on, runs PROGRAM
+ * serves the control socket programs ask for sockets on, runs PROGRAM
  * with libustack.so preloaded (absolute path, found beside this binary as
  * ../lib/libustack.so) and the USTACK_* configuration in its environment,
  * forwards the usual termination signals to it, and exits with its status
@@ -15,13 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "shim/config.h"
+#include "shim/ctl_listen.h"
 #include "shim/ctl_server.h"
 #include "shim/host.h"
 #include "shim/log.h"
@@ -69,72 +67,6 @@ static int find_library(char *out, size_t outlen) {
   }
   snprintf(out, outlen, "%s", abs);
   return 0;
-}
-
-/* The control socket: a listening AF_UNIX socket in a fresh directory only
- * we can enter (mode 0700), itself mode 0600. Programs reach it through
- * USTACK_CTL; the protocol on it is served by the host. */
-struct ctl_sock {
-  char dir[PATH_MAX];
-  char path[PATH_MAX];
-  int fd;
-};
-
-static int ctl_open(struct ctl_sock *c, char *err, size_t errlen) {
-  const char *base = getenv("XDG_RUNTIME_DIR");
-  if (!base || access(base, W_OK) < 0) base = "/tmp";
-  snprintf(c->dir, sizeof c->dir, "%s/ustack.XXXXXX", base);
-  c->fd = -1;
-  if (!mkdtemp(c->dir)) {
-    snprintf(err, errlen, "cannot create a directory for the control socket in %s: %s", base,
-             strerror(errno));
-    c->dir[0] = 0;
-    return -1;
-  }
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  if ((size_t)snprintf(c->path, sizeof c->path, "%s/ctl", c->dir) >= sizeof sa.sun_path) {
-    snprintf(err, errlen, "control socket path too long: %s (set XDG_RUNTIME_DIR shorter)", c->path);
-    return -1;
-  }
-  strcpy(sa.sun_path, c->path);
-  c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  mode_t old = umask(0177);
-  int r = c->fd < 0 ? -1 : bind(c->fd, (struct sockaddr *)&sa, sizeof sa);
-  umask(old);
-  if (r < 0 || chmod(c->path, 0600) < 0 || listen(c->fd, 128) < 0) {
-    snprintf(err, errlen, "cannot create the control socket %s: %s", c->path, strerror(errno));
-    return -1;
-  }
-  return 0;
-}
-
-static void ctl_close(struct ctl_sock *c) {
-  if (c->fd >= 0) close(c->fd);
-  if (c->path[0]) unlink(c->path);
-  if (c->dir[0]) rmdir(c->dir);
-}
-
-struct busy_query {
-  struct us_ctl_server *srv;
-  unsigned busy;
-};
-
-static void read_busy(struct us_stack *s, void *arg) {
-  (void)s;
-  struct busy_query *q = arg;
-  q->busy = us_ctl_server_busy(q->srv);
-}
-
-/* The stack outlives the program: data a program wrote just before exiting
- * is still delivered and its FIN sent. Wait (bounded) until the control
- * server drives no socket any more. */
-static void drain_connections(struct us_host *host, struct us_ctl_server *srv) {
-  for (int waited = 0; waited < DRAIN_MS; waited += 20) {
-    struct busy_query q = {srv, 0};
-    if (us_host_call_sync(host, read_busy, &q) < 0 || q.busy == 0) return;
-    usleep(20 * 1000);
-  }
-  us_log_warn("connections still closing after %d s: exiting anyway", DRAIN_MS / 1000);
 }
 
 static int is_ours(const char *entry) {
@@ -238,12 +170,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ustack: %s\n", err);
     return EXIT_SETUP;
   }
-  struct ctl_sock ctl = {0};
+  struct us_ctl_listen ctl;
   struct us_ctl_server *srv = NULL;
   char **envp = NULL;
-  if (ctl_open(&ctl, err, sizeof err) < 0) {
+  if (us_ctl_listen_open(&ctl, err, sizeof err) < 0) {
     fprintf(stderr, "ustack: %s\n", err);
-    ctl_close(&ctl);
+    us_ctl_listen_close(&ctl);
     us_host_stop(host);
     return EXIT_SETUP;
   }
@@ -252,7 +184,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ustack: cannot serve the control socket: %s\n", strerror(r < 0 ? -r : ENOMEM));
     us_ctl_server_detach(host, srv);
     us_host_stop(host);
-    ctl_close(&ctl);
+    us_ctl_listen_close(&ctl);
     return EXIT_SETUP;
   }
 
@@ -270,9 +202,12 @@ int main(int argc, char **argv) {
     status = wait_program(pid);
   }
   child_pid = 0;
-  if (!ip_conflict) drain_connections(host, srv);
+  /* The stack outlives the program: what it wrote just before exiting is
+   * still delivered and its FINs sent. */
+  if (!ip_conflict && us_ctl_drain(host, srv, DRAIN_MS))
+    us_log_warn("connections still closing after %d s: exiting anyway", DRAIN_MS / 1000);
   us_ctl_server_detach(host, srv);
   us_host_stop(host);
-  ctl_close(&ctl);
+  us_ctl_listen_close(&ctl);
   return ip_conflict ? EXIT_SETUP : status;
 }
