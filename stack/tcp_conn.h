@@ -151,6 +151,8 @@ struct us_tcp_sock {
 
   /* Loss recovery. */
   uint32_t recover, rtx_next, dupacks;
+  uint32_t rtx_hi;        /* snd_max when the latest retransmission left */
+  uint8_t rtx_hi_valid;
   struct tcp_sb sb;
   struct tcp_cc cc;
 
@@ -226,6 +228,7 @@ static inline void tcp_ring_consume(struct tcp_ring *r, uint32_t n) {
 /* tcp_output.c */
 void tcp_output(struct us_tcp_sock *c);
 void tcp_send_ack(struct us_tcp_sock *c);
+int tcp_send_forced(struct us_tcp_sock *c);
 void tcp_send_syn(struct us_tcp_sock *c);
 void tcp_send_rst(struct us_tcp_sock *c);
 void tcp_send_probe(struct us_tcp_sock *c);
@@ -245,6 +248,7 @@ void tcp_timers_init(struct us_tcp_sock *c);
 void tcp_timers_stop(struct us_tcp_sock *c);
 void tcp_rearm_rtx(struct us_tcp_sock *c);
 void tcp_rtt_sample(struct us_tcp_sock *c, us_time_t rtt);
+void tcp_set_rto(struct us_tcp_sock *c);
 void tcp_schedule_delack(struct us_tcp_sock *c);
 void tcp_rearm_keepalive(struct us_tcp_sock *c);
 void tcp_enter_timewait(struct us_tcp_sock *c);

@@ -154,6 +154,29 @@ static void enter_recovery(struct us_tcp_sock *c) {
   tcp_cc_enter_recovery(&c->cc, c->s->now);
 }
 
+/* A retransmission was lost if data sent after it has been SACKed while the
+ * hole it was meant to fill is still open (FIFO path assumed; reordering
+ * only costs a spurious resend). Then resend the holes instead of waiting
+ * for a timeout with backoff. */
+static void detect_lost_retransmit(struct us_tcp_sock *c) {
+  if (!c->rtx_hi_valid || !c->sb.n || !c->sack_ok) return;
+  if (!seq_gt(c->sb.iv[c->sb.n - 1].end, c->rtx_hi)) return;
+  if (c->ca_state == TCP_CA_RECOVERY) {
+    uint32_t all = tcp_sb_lost_from(&c->sb, c->snd_una, c->snd_una, c->mss);
+    if (all > tcp_sb_lost_from(&c->sb, c->snd_una, c->rtx_next, c->mss)) {
+      c->rtx_next = c->snd_una;
+      c->rtx_hi_valid = 0;
+      c->lost_out++;
+    }
+  } else if (c->ca_state == TCP_CA_LOSS) {
+    if (seq_lt(c->snd_una, c->sb.iv[0].start) && seq_gt(c->snd_nxt, c->snd_una)) {
+      c->snd_nxt = c->snd_una;
+      c->rtx_hi_valid = 0;
+      c->lost_out++;
+    }
+  }
+}
+
 /* Data and FIN the peer acknowledged leave the send ring. */
 static void snd_acked(struct us_tcp_sock *c, uint32_t ack) {
   uint32_t data_end = c->snd_buf_seq + c->snd.len;
@@ -215,7 +238,11 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     c->retransmits = 0;
     c->dupacks = 0;
     c->rtx_start = s->now;
-    if (c->backoff && !c->srtt_us) c->rto = TCP_RTO_INIT;
+    /* New data acknowledged: the backoff ends (as Linux), RTO from SRTT. */
+    if (c->backoff) {
+      if (c->srtt_us) tcp_set_rto(c);
+      else c->rto = TCP_RTO_INIT;
+    }
     c->backoff = 0;
     switch (c->ca_state) {
     case TCP_CA_RECOVERY:
@@ -243,11 +270,18 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
              !(seg->flags & (TCP_SYN | TCP_FIN)) && (c->snd_wnd == old_wnd || seg->opt.nsack)) {
     c->dupacks++; /* duplicate ACK (RFC 5681 2) */
   }
+  detect_lost_retransmit(c);
   if (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_DISORDER) {
     /* Loss detection: with SACK, a hole with DupThresh segments SACKed
      * above it (RFC 6675) or three duplicate ACKs; without, three duplicate
      * ACKs beyond the last recovery point (RFC 6582 4.1). */
-    int lost = c->dupacks >= 3;
+    /* Early retransmit (RFC 5827): with fewer than four segments out and
+     * nothing new to send, fewer duplicate ACKs will ever come. */
+    uint32_t thresh = 3;
+    uint32_t out_segs = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
+    int unsent = c->snd.buf && seq_lt(c->snd_max, c->snd_buf_seq + c->snd.len);
+    if (out_segs < 4 && !unsent) thresh = out_segs > 1 ? out_segs - 1 : 1;
+    int lost = c->dupacks >= thresh && c->dupacks > 0;
     if (c->sack_ok) lost = lost || tcp_sb_lost_from(&c->sb, c->snd_una, c->snd_una, c->mss) > 0;
     else lost = lost && seq_geq(c->snd_una, c->recover);
     if (lost && c->snd_max != c->snd_una) enter_recovery(c);
@@ -385,6 +419,15 @@ void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_
     return;
   }
   uint32_t seglen = seg->dlen + !!(seg->flags & TCP_SYN) + !!(seg->flags & TCP_FIN);
+  if (c->state == US_TCP_TIME_WAIT && (seg->flags & (TCP_FIN | TCP_RST | TCP_SYN)) == TCP_FIN &&
+      seg->seq + seg->dlen + 1 == c->rcv_nxt) {
+    /* Our last ACK was lost and the peer resends its FIN: ACK it again and
+     * restart 2*MSL (RFC 9293 3.10.7.4, TIME-WAIT). */
+    us_count(s, US_CNT_TCP_TW_FIN);
+    us_timer_arm(s, &c->t_keep, s->now + tcp_msl2_time(s));
+    tcp_send_ack(c);
+    return;
+  }
   if (paws_reject(c, seg)) {
     us_count(s, US_CNT_TCP_DROP_PAWS);
     c->ack_now = 1;
@@ -439,15 +482,7 @@ void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_
     if (c->listener) tcp_child_established(c);
     else tcp_event(c, US_TCP_EV_CONNECTED | US_TCP_EV_WRITABLE);
   }
-  if (c->state == US_TCP_TIME_WAIT) {
-    /* Only a retransmitted FIN can arrive: ACK it, restart 2*MSL. */
-    if (seg->flags & TCP_FIN) {
-      us_count(s, US_CNT_TCP_TW_FIN);
-      c->ack_now = 1;
-      us_timer_arm(s, &c->t_keep, s->now + tcp_msl2_time(s));
-    }
-    goto out;
-  }
+  if (c->state == US_TCP_TIME_WAIT) goto out; /* nothing new can arrive */
   if (!ack_input(c, seg)) {
     if (c->state == US_TCP_CLOSE) return;
     goto out;

@@ -8,6 +8,9 @@
 
 #define TCP_TS_OPT_LEN 12
 
+static int can_send_data(const struct us_tcp_sock *c);
+static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t flags);
+
 uint32_t tcp_ts_now(const struct us_tcp_sock *c) {
   return (uint32_t)(c->s->now / 1000) + c->ts_offset;
 }
@@ -123,6 +126,21 @@ static int tcp_xmit(struct us_tcp_sock *c, uint32_t seq, uint32_t len, uint8_t f
   return rc;
 }
 
+/* Persist timer: send what the (small, nonzero) window allows, ignoring
+ * SWS avoidance and Nagle; 0 if the window is zero. */
+int tcp_send_forced(struct us_tcp_sock *c) {
+  uint32_t data_end = c->snd_buf_seq + c->snd.len;
+  uint32_t wnd_end = c->snd_una + c->snd_wnd;
+  if (!can_send_data(c) || !seq_lt(c->snd_nxt, wnd_end) || !seq_lt(c->snd_nxt, data_end)) return 0;
+  uint32_t n = seq_min(wnd_end, data_end) - c->snd_nxt;
+  if (n > c->mss) n = c->mss;
+  uint32_t seq = c->snd_nxt;
+  tcp_xmit(c, seq, n, TCP_ACK | TCP_PSH);
+  sent_seq(c, seq, n, TCP_ACK);
+  c->snd_nxt = seq + n;
+  return 1;
+}
+
 void tcp_send_ack(struct us_tcp_sock *c) {
   if (c->state == US_TCP_CLOSE || c->state == US_TCP_LISTEN || c->state == US_TCP_SYN_SENT) return;
   tcp_xmit(c, c->snd_nxt, 0, TCP_ACK);
@@ -209,6 +227,8 @@ uint32_t tcp_pipe(struct us_tcp_sock *c) {
        * snd_una is lost until retransmitted. */
       out = c->dupacks * c->mss + (seq_leq(c->rtx_next, una) ? c->mss : 0);
     }
+  } else if (!c->sack_ok && c->ca_state == TCP_CA_DISORDER) {
+    out = c->dupacks * c->mss; /* limited transmit (RFC 3042) */
   } else {
     out = c->sb.sacked;
   }
@@ -240,6 +260,8 @@ static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t fl
     c->bytes_retrans += n;
     c->s->counters[US_CNT_TCP_RETRANS] += nseg;
     if (c->rtt_time && seq_lt(seq, c->rtt_seq)) c->rtt_time = 0; /* Karn */
+    c->rtx_hi = c->snd_max;
+    c->rtx_hi_valid = 1;
   } else {
     c->bytes_sent += n;
   }
@@ -359,8 +381,10 @@ void tcp_output(struct us_tcp_sock *c) {
     sent = 1;
     if (c->ca_state == TCP_CA_OPEN && cwnd_room <= n) c->cwnd_limited = 1;
   }
-  /* Zero window with data waiting and nothing in flight: persist. */
-  if (c->snd.buf && c->snd_max == c->snd_una && c->snd_wnd == 0 &&
+  /* Data waiting, nothing in flight, nothing sent: the window is zero or
+   * too small for SWS avoidance. The persist timer probes or, for a small
+   * window, overrides SWS avoidance (RFC 9293 3.8.6.2.1 override timeout). */
+  if (c->snd.buf && c->snd_max == c->snd_una && !c->cork &&
       seq_lt(c->snd_nxt, c->snd_buf_seq + c->snd.len))
     tcp_arm_persist(c);
 ack:

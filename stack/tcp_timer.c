@@ -44,7 +44,11 @@ static void rto_expired(struct us_tcp_sock *c) {
   c->recover = c->snd_max;
   c->snd_nxt = c->snd_una;
   c->dupacks = 0;
-  tcp_sb_clear(&c->sb); /* the receiver may have reneged (RFC 2018 8) */
+  /* The scoreboard is kept (as Linux): go-back-N skips what was SACKed. A
+   * receiver that reneged still gets everything: SACKed data is only
+   * skipped until the cumulative ACK says otherwise, and a second timeout
+   * with no progress forgets the scoreboard. */
+  if (c->retransmits >= 1) tcp_sb_clear(&c->sb);
   c->rtt_time = 0;      /* Karn: nothing in flight may be timed */
   c->retransmits++;
   c->backoff++;
@@ -71,12 +75,17 @@ static void delack_fire(struct us_stack *s, struct us_timer *t) {
 static void persist_fire(struct us_stack *s, struct us_timer *t) {
   struct us_tcp_sock *c = CONN_OF(t, t_persist);
   tcp_enter(s);
-  if (c->snd.buf && c->snd_wnd == 0 && c->snd_max == c->snd_una &&
+  if (c->snd.buf && c->snd_max == c->snd_una &&
       seq_lt(c->snd_nxt, c->snd_buf_seq + c->snd.len)) {
-    us_count(s, US_CNT_TCP_ZWP);
-    c->probes++;
-    tcp_send_probe(c);
-    tcp_arm_persist(c);
+    if (c->snd_wnd == 0) {
+      us_count(s, US_CNT_TCP_ZWP);
+      c->probes++;
+      tcp_send_probe(c);
+      tcp_arm_persist(c);
+    } else {
+      c->probes = 0;
+      tcp_send_forced(c);
+    }
   } else {
     c->probes = 0;
     tcp_output(c);
@@ -153,6 +162,11 @@ void tcp_rtt_sample(struct us_tcp_sock *c, us_time_t rtt) {
     c->rttvar_us = (3 * c->rttvar_us + d) / 4;
     c->srtt_us = (7 * c->srtt_us + r) / 8;
   }
+  tcp_set_rto(c);
+}
+
+void tcp_set_rto(struct us_tcp_sock *c) {
+  if (!c->srtt_us) return;
   us_time_t var = 4 * (us_time_t)c->rttvar_us;
   if (var < TCP_RTO_MIN) var = TCP_RTO_MIN;
   us_time_t rto = c->srtt_us + var;

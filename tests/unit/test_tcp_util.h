@@ -139,6 +139,20 @@ class Pair {
     ASSERT_EQ(US_TCP_ESTABLISHED, us_tcp_state(srv.s));
   }
 
+  // Bring both stacks' clocks to t.now before an API call whose timing a
+  // test measures (the stacks only learn the time from input and timers).
+  void sync() {
+    us_stack_advance(t.a, t.now);
+    us_stack_advance(t.b, t.now);
+  }
+  // Drop TCP segments in one direction (ARP still passes).
+  void blackhole(int dir, bool *on = nullptr) {
+    t.drop = [dir, on](int d, uint64_t, const uint8_t *f, size_t n) {
+      Seg s;
+      return d == dir && (!on || *on) && parse_frame(f, n, &s);
+    };
+  }
+
   // Segments in the log matching dir (and a flag mask/value).
   std::vector<Seg> segs(int dir, uint8_t mask = 0, uint8_t val = 0) const {
     std::vector<Seg> v;
