@@ -82,7 +82,7 @@ inline Bytes ipv4(uint32_t src, uint32_t dst, uint8_t proto, const Bytes &payloa
   p[9] = proto;
   put32(p, 12, src);
   put32(p, 16, dst);
-  memcpy(p.data() + 20, o.options.data(), o.options.size());
+  if (!o.options.empty()) memcpy(p.data() + 20, o.options.data(), o.options.size());
   put16(p, 10, csum(p.data(), hl));
   p.insert(p.end(), payload.begin(), payload.end());
   return p;
