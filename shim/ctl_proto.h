@@ -62,7 +62,9 @@ struct us_ctl_addrs {
   uint8_t v6[US_CTL_ADDRS_MAX / 4][16];
   char canon[US_CTL_NAME_MAX + 1];
 };
+#ifndef __cplusplus
 _Static_assert(sizeof(struct us_ctl_addrs) <= US_CTL_DATA_MAX, "addrs fit a message");
+#endif
 
 /* A message on an accept channel (SOCK_SEQPACKET): one accepted connection,
  * its channel fd attached as SCM_RIGHTS. */
