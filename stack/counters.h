@@ -54,7 +54,9 @@
   X(IPV4_FRAG_MEM, "ipv4 datagrams dropped: reassembly memory limit") \
   X(IPV4_FRAG_TOO_MANY, "ipv4 datagrams dropped: too many fragments") \
   X(IPV4_FRAG_DEAD, "ipv4 fragments dropped: datagram already discarded") \
-  X(IPV4_FRAGS_SENT, "ipv4 fragments sent")                 \
+  X(IPV4_FRAGS_SENT, "ipv4 fragments sent")                \
+  X(IPV4_LOOP, "ipv4 datagrams to our own address (looped)") \
+  X(IPV4_LOOP_DROP, "ipv4 dropped: loopback queue full")                 \
   /* icmp: add below */                                            \
   X(ICMP_RX, "icmp messages received")                      \
   X(ICMP_TX, "icmp messages sent")                          \

@@ -109,12 +109,12 @@ static void ipv4_dispatch(struct us_stack *s, const struct ipv4_hdr *h, const ui
   }
 }
 
-void ipv4_input(struct us_stack *s, const uint8_t *p, size_t len,
-                const struct us_frame_meta *meta, int link_bcast) {
+/* looped: sent by ourselves to our own address (its source is ours). */
+static void ipv4_receive(struct us_stack *s, const uint8_t *p, size_t len,
+                    const struct us_frame_meta *meta, int looped) {
   struct ipv4_hdr h;
   int has_opts;
   enum us_counter why;
-  (void)link_bcast;
   us_count(s, US_CNT_IPV4_RX);
   if (ipv4_parse(p, len, &h, &has_opts, &why) < 0) {
     us_count(s, why);
@@ -129,7 +129,7 @@ void ipv4_input(struct us_stack *s, const uint8_t *p, size_t len,
     }
     bcast = 1;
   }
-  if (h.src == s->cfg.ip || ipv4_is_bcast(s, h.src) || ipv4_is_mcast(h.src) ||
+  if ((h.src == s->cfg.ip && !looped) || ipv4_is_bcast(s, h.src) || ipv4_is_mcast(h.src) ||
       (h.src >> 24) == 127 || (h.src == 0 && !bcast)) {
     us_count(s, US_CNT_IPV4_DROP_MARTIAN);
     return;
@@ -149,6 +149,12 @@ void ipv4_input(struct us_stack *s, const uint8_t *p, size_t len,
   }
   uint32_t csum_valid = meta && (meta->flags & US_FRAME_CSUM_VALID);
   ipv4_dispatch(s, &h, p, h.tot_len, csum_valid, bcast);
+}
+
+void ipv4_input(struct us_stack *s, const uint8_t *p, size_t len,
+                const struct us_frame_meta *meta, int link_bcast) {
+  (void)link_bcast;
+  ipv4_receive(s, p, len, meta, 0);
 }
 
 /* ---- errors about what we sent ---- */
@@ -198,6 +204,72 @@ void ipv4_pmtu_update(struct us_stack *s, uint32_t dst, uint32_t mtu) {
   slot->dst = dst;
   slot->mtu = mtu;
   slot->expires = s->now + IPV4_PMTU_EXPIRE_US;
+}
+
+/* ---- our own address ---- */
+
+struct ipv4_loop_pkt {
+  struct ipv4_loop_pkt *next;
+  uint32_t len;
+  uint8_t data[];
+};
+
+static void ipv4_loop_run(struct us_stack *s, struct us_timer *t) {
+  (void)t;
+  struct ipv4_loop *l = &s->loop;
+  struct ipv4_loop_pkt *p = l->head;
+  l->head = l->tail = 0;
+  l->count = 0;
+  l->bytes = 0;
+  /* Checksums were completed when queued; replies queue anew. */
+  const struct us_frame_meta meta = {.flags = US_FRAME_CSUM_VALID};
+  while (p) {
+    struct ipv4_loop_pkt *n = p->next;
+    ipv4_receive(s, p->data, p->len, &meta, 1);
+    us_free(p);
+    p = n;
+  }
+}
+
+void ipv4_init(struct us_stack *s) {
+  memset(&s->loop, 0, sizeof(s->loop));
+  us_timer_init(&s->loop.timer, ipv4_loop_run);
+}
+
+void ipv4_free(struct us_stack *s) {
+  struct ipv4_loop_pkt *p = s->loop.head;
+  while (p) {
+    struct ipv4_loop_pkt *n = p->next;
+    us_free(p);
+    p = n;
+  }
+  s->loop.head = s->loop.tail = 0;
+  us_timer_cancel(s, &s->loop.timer);
+}
+
+static int ipv4_loop_queue(struct us_stack *s, struct us_pkt *pkt) {
+  struct ipv4_loop *l = &s->loop;
+  if (l->count >= IPV4_LOOP_MAX || l->bytes + pkt->len > IPV4_LOOP_BYTES) {
+    us_count(s, US_CNT_IPV4_LOOP_DROP);
+    return -ENOBUFS;
+  }
+  struct ipv4_loop_pkt *p = us_malloc(sizeof(*p) + pkt->len);
+  if (!p) {
+    us_count(s, US_CNT_IPV4_TX_NOMEM);
+    return -ENOBUFS;
+  }
+  p->next = 0;
+  p->len = pkt->len;
+  memcpy(p->data, pkt->data, pkt->len);
+  us_csum_finalize(p->data, p->len, &pkt->meta);
+  if (l->tail) l->tail->next = p;
+  else l->head = p;
+  l->tail = p;
+  l->count++;
+  l->bytes += p->len;
+  us_count(s, US_CNT_IPV4_LOOP);
+  if (!us_timer_armed(&l->timer)) us_timer_arm(s, &l->timer, s->now);
+  return 0;
 }
 
 /* ---- output ---- */
@@ -264,7 +336,7 @@ int ipv4_output(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t d
     us_count(s, US_CNT_IPV4_TX_MSGSIZE);
     return -EMSGSIZE;
   }
-  uint32_t mtu = ipv4_path_mtu(s, dst);
+  uint32_t mtu = dst == s->cfg.ip ? IPV4_MAX_LEN : ipv4_path_mtu(s, dst);
   if (total > mtu && !pkt->meta.gso_size) {
     if (df) {
       us_count(s, US_CNT_IPV4_TX_MSGSIZE);
@@ -273,5 +345,6 @@ int ipv4_output(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t d
     return ipv4_fragment(s, pkt, src, dst, proto, mtu, nexthop);
   }
   ipv4_push_hdr(s, pkt, src, dst, proto, df ? IPV4_F_DF : 0, s->ip_id++);
+  if (dst == s->cfg.ip) return ipv4_loop_queue(s, pkt);
   return arp_output(s, pkt, nexthop);
 }

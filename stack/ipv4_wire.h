@@ -9,6 +9,7 @@
 #include "netdev/netdev.h"
 #include "stack/counters.h"
 #include "stack/ipv4.h"
+#include "stack/timer.h"
 
 #define IPV4_HLEN 20
 #define IPV4_MAX_LEN 65535
@@ -72,5 +73,21 @@ struct ipv4_pmtu {
   uint32_t dst, mtu;
   us_time_t expires;
 };
+
+/* Datagrams sent to our own address go round through a queue that the next
+ * us_stack_advance (due at once) delivers, never re-entering the sender. */
+#define IPV4_LOOP_MAX 1024
+#define IPV4_LOOP_BYTES (4u * 1024u * 1024u)
+
+struct ipv4_loop_pkt;
+struct ipv4_loop {
+  struct ipv4_loop_pkt *head, *tail;
+  uint32_t count;
+  size_t bytes;
+  struct us_timer timer;
+};
+
+void ipv4_init(struct us_stack *s);
+void ipv4_free(struct us_stack *s);
 
 #endif

@@ -29,6 +29,7 @@ struct us_stack *us_stack_new(const struct us_stack_config *cfg, struct us_netde
   s->ip_id = (uint16_t)us_rand64(s);
   timer_wheel_init(&s->timers, now);
   arp_init(s);
+  ipv4_init(s);
   ipv4_frag_init(s);
   icmp_init(s);
   udp_init(s);
@@ -42,6 +43,7 @@ void us_stack_free(struct us_stack *s) {
   tcp_free(s);
   udp_free(s);
   ipv4_frag_free(s);
+  ipv4_free(s);
   arp_free(s);
   us_free(s);
 }

@@ -31,6 +31,7 @@ struct us_stack {
   struct ipv4_frag_state frag;  /* ipv4_frag.c */
   uint16_t ip_id;               /* next IPv4 identification */
   struct ipv4_pmtu pmtu[IPV4_PMTU_SLOTS]; /* ipv4.c: learned path MTUs */
+  struct ipv4_loop loop;        /* ipv4.c: datagrams to our own address */
   struct icmp_state icmp;       /* icmp.c */
   struct udp_table udp;         /* udp.c */
   struct tcp_state *tcp;        /* tcp_*.c */

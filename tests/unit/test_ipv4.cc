@@ -274,3 +274,28 @@ TEST(Ipv4, GsoSuperFramePassesWhole) {
   EXPECT_EQ(54, os.cap.metas[0].hdr_len);
   EXPECT_EQ(20020, get16(os.cap.sent[0].data() + 16));
 }
+
+TEST(Ipv4, OwnAddressLoopsBackOnNextAdvance) {
+  for (uint32_t feat : {0u, (uint32_t)US_NETDEV_F_CSUM_OFFLOAD}) {
+    OneStack os(1500, feat);
+    Sink sink;
+    udp_sock *srv = us_udp_open(os.s, &Sink::ops, &sink);
+    ASSERT_EQ(0, us_udp_bind(srv, 0, 7));
+    udp_sock *cli = us_udp_open(os.s, &Sink::ops, &sink);
+    Bytes big(5000, 9);
+    ASSERT_EQ(3, us_udp_sendto(cli, kIpUs, 7, "abc", 3));
+    ASSERT_EQ(5000, us_udp_sendto(cli, kIpUs, 7, big.data(), big.size()));
+    EXPECT_TRUE(sink.got.empty());  // never delivered inside the send call
+    EXPECT_EQ(os.now, us_stack_next_deadline(os.s));
+    os.advance_to(os.now);
+    ASSERT_EQ(2u, sink.got.size());
+    EXPECT_EQ(str("abc"), sink.got[0]);
+    EXPECT_EQ(big, sink.got[1]);
+    EXPECT_TRUE(os.cap.sent.empty());  // nothing on the wire
+    EXPECT_EQ(2u, os.cnt(US_CNT_IPV4_LOOP));
+    // Pending looped datagrams are freed with the stack.
+    ASSERT_EQ(3, us_udp_sendto(cli, kIpUs, 7, "abc", 3));
+    us_udp_close(srv);
+    us_udp_close(cli);
+  }
+}
