@@ -4,7 +4,7 @@
 # --help; the program's exit status passed through.
 source "$(dirname "$0")/../netns/testlib.sh"
 
-topo_direct
+need topo_direct
 C=$TOPO_CLIENT
 ok_args=(--ip 198.18.0.10/24 --gw 198.18.0.1)
 

@@ -6,7 +6,7 @@
 # and exit 2; without USTACK_IP/USTACK_IF the program keeps the kernel's stack.
 source "$(dirname "$0")/../netns/testlib.sh"
 
-topo_direct
+need topo_direct
 C=$TOPO_CLIENT
 lib=$(readlink -f "$USTACK_BUILD/lib/libustack.so")
 mkdir -m 700 "$T/run"

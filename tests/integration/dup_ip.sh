@@ -5,7 +5,7 @@
 # is detected too: ustack names that host, stops the program and exits 2.
 source "$(dirname "$0")/../netns/testlib.sh"
 
-topo_direct
+need topo_direct
 C=$TOPO_CLIENT
 stack_start "$C" --if uc0 --ip 198.18.0.10/24 --gw 198.18.0.1 || finish
 first=$STACK_PID

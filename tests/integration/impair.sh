@@ -5,7 +5,7 @@
 # reordering and duplication, GSO super-frames and all, and the bytes match.
 source "$(dirname "$0")/../netns/testlib.sh"
 
-topo_impaired --seed 7 --dup 100 --delay-ms 5
+need topo_impaired --seed 7 --dup 100 --delay-ms 5
 stack_start "$TOPO_CLIENT" --if uc0 --ip 198.18.0.10/24 --gw 198.18.0.1 || finish
 out=$(ip netns exec "$TOPO_SERVER" ping -c 3 -i 0.3 -W 2 198.18.0.10 2>&1)
 expect_match "through the forwarder: 3 replies" "3 packets transmitted, 3 received" "$out"
@@ -14,7 +14,7 @@ expect_no_match "delay: no reply faster than the forwarder's 2 x 5 ms" "time=[0-
 stack_stop
 topo_cleanup
 
-topo_impaired --seed 7 --loss 100
+need topo_impaired --seed 7 --loss 100
 stack_start "$TOPO_CLIENT" --if uc0 --ip 198.18.0.10/24 --gw 198.18.0.1 || finish
 out=$(ip netns exec "$TOPO_SERVER" ping -c 2 -i 0.2 -W 1 198.18.0.10 2>&1)
 expect_match "loss 100%: nothing crosses" "2 packets transmitted, 0 received" "$out"
@@ -22,7 +22,7 @@ stack_stop
 topo_cleanup
 
 # Kernel to kernel (no stack): the forwarder carries TCP intact.
-topo_impaired --seed 3 --reorder 5 --reorder-ms 3 --dup 5 --delay-ms 1
+need topo_impaired --seed 3 --reorder 5 --reorder-ms 3 --dup 5 --delay-ms 1
 ip -n "$TOPO_CLIENT" addr add 198.18.0.2/24 dev uc0
 head -c 8000000 /dev/urandom > "$T/blob"
 want=$(sha256sum < "$T/blob" | cut -d' ' -f1)

@@ -6,7 +6,7 @@
 # which the sender sees as ECONNREFUSED.
 source "$(dirname "$0")/../netns/testlib.sh"
 
-topo_direct
+need topo_direct
 pcap=$T/stack.pcap
 stack_start "$TOPO_CLIENT" --if uc0 --ip 198.18.0.10/24 --mac 02:00:00:00:00:0a --pcap "$pcap" || finish
 out=$(ip netns exec "$TOPO_SERVER" arping -c 2 -w 5 -I us0 198.18.0.10 2>&1)

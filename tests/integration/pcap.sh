@@ -3,7 +3,7 @@
 # and tshark -r both read it, with the ARP exchange and the ICMP echo in it.
 source "$(dirname "$0")/../netns/testlib.sh"
 
-topo_direct
+need topo_direct
 pcap=$T/stack.pcap
 stack_start "$TOPO_CLIENT" --if uc0 --ip 198.18.0.10/24 --gw 198.18.0.1 --pcap "$pcap" || finish
 mac=$(topo_mac "$TOPO_CLIENT" uc0)

@@ -4,7 +4,7 @@
 # launcher with SIGTERM ends the program, and ustack exits 128+15.
 source "$(dirname "$0")/../netns/testlib.sh"
 
-topo_direct
+need topo_direct
 stack_start "$TOPO_CLIENT" --if uc0 --ip 198.18.0.10/24 --gw 198.18.0.1 || finish
 mac=$(topo_mac "$TOPO_CLIENT" uc0)
 

@@ -7,7 +7,7 @@
 # exports only the libc names it interposes.
 source "$(dirname "$0")/../netns/testlib.sh"
 
-topo_direct
+need topo_direct
 C=$TOPO_CLIENT
 args=(--if uc0 --ip 198.18.0.10/24 --gw 198.18.0.1)
 lib=$(readlink -f "$USTACK_BUILD/lib/libustack.so")

@@ -6,7 +6,7 @@
 # the router's from an ARP request and must ask for its gateway itself.
 source "$(dirname "$0")/../netns/testlib.sh"
 
-topo_routed
+need topo_routed
 pcap=$T/stack.pcap
 mac=$(topo_mac "$TOPO_CLIENT" uc0)
 rmac=$(topo_mac "$TOPO_ROUTER" ur0)

@@ -3,7 +3,7 @@
 # topo.sh. Sourced; expects USTACK_BUILD (the build dir) from ctest.
 #
 #   source "$(dirname "$0")/../netns/testlib.sh"
-#   topo_direct
+#   need topo_direct
 #   stack_start "$TOPO_CLIENT" --if uc0 --ip 198.18.0.10/24 --gw 198.18.0.1
 #   expect_match "3 received" "$(ip netns exec "$TOPO_SERVER" ping -c 3 198.18.0.10)"
 #   stack_stop
@@ -37,6 +37,8 @@ trap tl_cleanup EXIT
 trap 'exit 130' INT TERM
 
 pass() { echo "ok   - $*"; }
+# need CMD...: a set-up step (topo_direct, ...); if it fails, so does the test.
+need() { "$@" || { fail "set-up: $*"; finish; }; }
 fail() { echo "FAIL - $*"; TL_FAILS=$((TL_FAILS + 1)); }
 
 # expect_match DESC REGEX TEXT: TEXT has a line matching REGEX (grep -E).

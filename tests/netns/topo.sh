@@ -106,9 +106,11 @@ table ip ustack_nat {
 NFT
   fi
   if ((loss > 0)); then
+    local rule="numgen random mod 100 < $loss drop"
+    ((loss >= 100)) && rule=drop
     ip netns exec "$TOPO_ROUTER" nft -f - <<NFT || return 1
 table inet ustack_loss {
-  chain forward_loss { type filter hook forward priority filter; numgen random mod 100 < $loss drop; }
+  chain forward_loss { type filter hook forward priority filter; $rule; }
 }
 NFT
   fi
