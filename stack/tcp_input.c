@@ -428,6 +428,13 @@ void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_
     tcp_send_ack(c);
     return;
   }
+  if ((seg->flags & (TCP_SYN | TCP_RST)) == TCP_SYN && c->state != US_TCP_SYN_RECV) {
+    /* RFC 5961 4.2 / RFC 9293: a SYN in a synchronized state, whatever its
+     * sequence number, gets a challenge ACK and is otherwise ignored. */
+    us_count(s, US_CNT_TCP_SYN_IGNORED);
+    tcp_send_challenge_ack(c);
+    return;
+  }
   if (paws_reject(c, seg)) {
     us_count(s, US_CNT_TCP_DROP_PAWS);
     c->ack_now = 1;

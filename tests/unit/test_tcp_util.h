@@ -153,6 +153,26 @@ class Pair {
     };
   }
 
+  // From the segment log: the next sequence number a side will send, and
+  // the last ACK it sent (its rcv_nxt).
+  uint32_t next_seq(int dir) const {
+    for (size_t i = log.size(); i-- > 0;)
+      if (log[i].dir == dir)
+        return log[i].seq + log[i].len + !!(log[i].flags & TCP_SYN) + !!(log[i].flags & TCP_FIN);
+    return 0;
+  }
+  uint32_t last_ack(int dir) const {
+    for (size_t i = log.size(); i-- > 0;)
+      if (log[i].dir == dir && (log[i].flags & TCP_ACK)) return log[i].ack;
+    return 0;
+  }
+  uint16_t cli_port() const {
+    uint32_t ip;
+    uint16_t port;
+    us_tcp_getsockname(cli.s, &ip, &port);
+    return port;
+  }
+
   // Segments in the log matching dir (and a flag mask/value).
   std::vector<Seg> segs(int dir, uint8_t mask = 0, uint8_t val = 0) const {
     std::vector<Seg> v;
