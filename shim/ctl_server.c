@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "shim/fdtable.h"
 #include "shim/host.h"
 #include "shim/log.h"
 #include "shim/sock.h"
@@ -363,6 +364,9 @@ static void on_listen(uv_poll_t *p, int status, int events) {
 
 struct us_ctl_server *us_ctl_server_start(uv_loop_t *loop, struct us_stack *s, int listen_fd,
                                           uid_t uid) {
+  /* This is the stack thread. Inside a preloaded program (direct mode) its
+   * own socket calls must never be taken for the program's. */
+  us_fd_bypass = 1;
   struct us_ctl_server *srv = us_calloc(1, sizeof *srv);
   if (!srv) return 0;
   srv->loop = loop;
