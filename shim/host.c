@@ -134,7 +134,9 @@ static void host_rx(void *arg, const uint8_t *frame, size_t len, const struct us
 static void on_readable(uv_poll_t *p, int status, int events) {
   struct us_host *h = p->data;
   if (status < 0) {
-    us_log_error("device poll failed: %s", uv_strerror(status));
+    /* The interface went away (deleted, or its namespace torn down). */
+    us_log_error("lost interface %s (%s): the stack is off the wire", h->ifname, uv_strerror(status));
+    uv_poll_stop(p);
     return;
   }
   struct rx_ctx c = {h, us_host_now()};
