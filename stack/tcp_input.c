@@ -525,6 +525,7 @@ void tcp_input(struct us_stack *s, const struct ipv4_rx *ip, const uint8_t *p, s
   struct tcp_state *t = s->tcp;
   if (!t) return;
   us_count(s, US_CNT_TCP_RX);
+  if (len < TCP_HDR_LEN) { us_count(s, US_CNT_TCP_DROP_SHORT); return; }
   if (!ip->csum_valid &&
       us_csum_fold(us_csum_add(us_csum_pseudo(ip->src, ip->dst, IPPROTO_TCP_, (uint32_t)len), p,
                                len)) != 0) {

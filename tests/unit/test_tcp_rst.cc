@@ -308,13 +308,27 @@ TEST(TcpRst, BadOptionsAndHeadersCounted) {
             {1, 1, 5, 10, 0x10, 0, 0, 0, 0x10, 0, 0x10, 0});
   p.t.run_for(US_MS(5));
   EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_SACK_BAD));
-  // A data offset beyond the segment, and a bad checksum.
-  std::vector<uint8_t> seg(20);
+  // A data offset beyond the segment, a truncated header, a bad checksum.
+  std::vector<uint8_t> seg(24);
   tcp_hdr_write(seg.data(), p.cli_port(), p.port, rcv_nxt, snd_una, TCP_ACK, 100, 20);
-  seg[12] = 0xf0;
-  uint64_t doff = p.t.counter(1, US_CNT_TCP_DROP_DOFF);
-  // (through inject's checksum: craft via a too-short option area)
-  p.inject(1, p.cli_port(), p.port, rcv_nxt, snd_una, TCP_ACK, 100, {}, {});
-  EXPECT_EQ(doff, p.t.counter(1, US_CNT_TCP_DROP_DOFF));
+  seg[12] = 0xf0;  // 60-byte header in a 24-byte segment
+  p.inject_l4(1, seg, true);
+  EXPECT_EQ(1u, p.t.counter(1, US_CNT_TCP_DROP_DOFF));
+  p.inject_l4(1, std::vector<uint8_t>(seg.begin(), seg.begin() + 19), false);
+  EXPECT_EQ(1u, p.t.counter(1, US_CNT_TCP_DROP_SHORT));
+  seg.resize(20);
+  seg[12] = 0x50;
+  uint64_t csum = p.t.counter(1, US_CNT_TCP_DROP_CSUM);
+  p.inject_l4(1, seg, true);  // a valid pure ACK
+  EXPECT_EQ(csum, p.t.counter(1, US_CNT_TCP_DROP_CSUM));
+  seg[14] ^= 0x40;  // window field flipped: checksum no longer matches
+  p.inject_l4(1, seg, false);
+  EXPECT_EQ(csum + 1, p.t.counter(1, US_CNT_TCP_DROP_CSUM));
+  // SYN+FIN together is nonsense: dropped and counted.
+  to_server(p, rcv_nxt, snd_una, TCP_SYN | TCP_FIN | TCP_ACK);
+  EXPECT_EQ(1u, p.t.counter(1, US_CNT_TCP_DROP_FLAGS));
+  p.t.run_for(US_MS(5));
+  EXPECT_EQ(US_TCP_ESTABLISHED, us_tcp_state(p.srv.s));
+  EXPECT_EQ(0u, us_tcp_readable(p.srv.s));
   expect_transfer_ok(p);
 }

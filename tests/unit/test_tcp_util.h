@@ -191,6 +191,36 @@ class Pair {
     return r;
   }
 
+  // Deliver raw L4 bytes (a TCP segment as given) to side `to` in an IPv4
+  // frame from the other side's IP; fix_csum fills the TCP checksum first.
+  void inject_l4(int to, std::vector<uint8_t> l4, bool fix_csum) {
+    std::vector<uint8_t> f(14 + 20 + l4.size());
+    const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 0x0a}, mac_b[6] = {2, 0, 0, 0, 0, 0x01};
+    memcpy(&f[0], to ? mac_b : mac_a, 6);
+    memcpy(&f[6], to ? mac_a : mac_b, 6);
+    f[12] = 0x08;
+    uint8_t *ip = &f[14];
+    uint32_t src = to ? TwoStack::kIpA : TwoStack::kIpB, dst = to ? TwoStack::kIpB : TwoStack::kIpA;
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)((20 + l4.size()) >> 8);
+    ip[3] = (uint8_t)(20 + l4.size());
+    ip[8] = 64;
+    ip[9] = 6;
+    tcp_wr32(ip + 12, src);
+    tcp_wr32(ip + 16, dst);
+    uint16_t c = us_csum_fold(us_csum_add(0, ip, 20));
+    ip[10] = (uint8_t)(c >> 8);
+    ip[11] = (uint8_t)c;
+    if (fix_csum && l4.size() >= 18) {
+      l4[16] = l4[17] = 0;
+      c = us_csum_fold(us_csum_add(us_csum_pseudo(src, dst, 6, (uint32_t)l4.size()), l4.data(), l4.size()));
+      l4[16] = (uint8_t)(c >> 8);
+      l4[17] = (uint8_t)c;
+    }
+    if (!l4.empty()) memcpy(ip + 20, l4.data(), l4.size());
+    us_stack_input(t.st[to], f.data(), f.size(), nullptr, t.now);
+  }
+
   // Send a raw TCP segment into side `to` as if from the other side's IP.
   void inject(int to, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
               uint16_t win, const std::vector<uint8_t> &opts = {}, const std::vector<uint8_t> &data = {},
