@@ -37,6 +37,7 @@ struct us_memwire {
   us_memwire_tap_fn tap;
   void *tap_arg;
   us_time_t now;
+  us_time_t link_free[2]; /* when the bottleneck finishes its backlog */
   uint64_t rng, seq;
 };
 
@@ -127,7 +128,13 @@ static int mw_enqueue(struct us_memwire *w, int dir, const uint8_t *frame, size_
   } else if (partial) {
     f->meta.flags = US_FRAME_CSUM_VALID; /* a local peer's partial checksum is trusted */
   }
-  f->arrival = w->now + fl->delay + (fl->jitter ? mw_rand(w) % fl->jitter : 0);
+  us_time_t start = w->now;
+  if (fl->rate_bps) {
+    if (w->link_free[dir] > start) start = w->link_free[dir];
+    start += (us_time_t)((len * 8ull * 1000000ull + fl->rate_bps - 1) / fl->rate_bps);
+    w->link_free[dir] = start;
+  }
+  f->arrival = start + fl->delay + (fl->jitter ? mw_rand(w) % fl->jitter : 0);
   if (mw_chance(w, fl->reorder)) {
     f->arrival += fl->reorder_delay ? fl->reorder_delay : US_MS(1);
     st->reordered++;
@@ -158,6 +165,11 @@ static int mw_xmit(struct us_netdev *dev, const uint8_t *frame, size_t len,
     return 0;
   }
   const struct us_memwire_faults *fl = &w->faults[dir];
+  if (fl->rate_bps && fl->queue_bytes && w->link_free[dir] > w->now &&
+      (w->link_free[dir] - w->now) * fl->rate_bps / 8000000ull > fl->queue_bytes) {
+    st->queue_drops++;
+    return 0;
+  }
   if (mw_chance(w, fl->loss)) {
     st->lost++;
     return 0;

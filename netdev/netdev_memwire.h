@@ -29,10 +29,15 @@ struct us_memwire_faults {
   us_time_t delay;                    /* one-way delay */
   us_time_t jitter;                   /* extra delay, uniform in [0, jitter) */
   us_time_t reorder_delay;            /* extra hold of a reordered frame (0: 1 ms) */
+  /* A bottleneck: frames are serialized at rate_bps (0 = infinitely fast)
+   * behind a drop-tail queue of queue_bytes (0 = unbounded). */
+  uint64_t rate_bps;
+  uint32_t queue_bytes;
 };
 
 struct us_memwire_stats {
   uint64_t sent, delivered, lost, duplicated, reordered, corrupted, filtered, oversize;
+  uint64_t queue_drops; /* tail drops at the bottleneck */
 };
 
 /* Return nonzero to drop the frame. index counts frames sent in this

@@ -184,3 +184,23 @@ TEST(TwoStack, ManyEventsRunFast) {
     ASSERT_TRUE(t.run_until([&] { return p.replies == i + 1; }, t.now + US_SEC(5)));
   }
 }
+
+TEST(Memwire, BottleneckSerializesAndTailDrops) {
+  us_memwire *w = us_memwire_new(1);
+  us_memwire_faults f = {};
+  f.rate_bps = 8000000;  // 1 byte per microsecond
+  f.queue_bytes = 3000;
+  f.delay = 100;
+  us_memwire_set_faults(w, 0, &f);
+  us_netdev *a = us_memwire_end(w, 0), *b = us_memwire_end(w, 1);
+  auto fr = frame_of(1000, 1);
+  for (int i = 0; i < 10; i++) us_netdev_xmit(a, fr.data(), fr.size(), nullptr);
+  // 1000 us per frame; backlog above 3000 bytes drops the rest.
+  EXPECT_EQ(1000u + 100, us_memwire_next_arrival(w, 1));
+  const struct us_memwire_stats *st = us_memwire_stats(w, 0);
+  EXPECT_EQ(6u, st->queue_drops);
+  us_memwire_set_now(w, US_SEC(1));
+  Rx rx;
+  EXPECT_EQ(4, us_netdev_poll(b, collect, &rx, 64));
+  us_memwire_free(w);
+}
