@@ -16,6 +16,7 @@
  * empties, and datagrams still arriving meanwhile are counted as late. */
 #include "stack/dns_client.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -542,16 +543,19 @@ static void dns_sock_datagram(void *user, struct udp_sock *u, uint32_t src_ip,
   answer_input(ds, src_ip, src_port, data, len);
 }
 
-/* ICMP error (port or host unreachable) for a transmission: no answer will
- * come to it, so the transfer moves on to its next try now, if this was its
- * newest socket. */
+/* ICMP error (or failed ARP) for a transmission. Port unreachable means
+ * the server is up without a resolver: no answer will come, so the
+ * transfer moves on to its next try now, if this was its newest socket.
+ * Host or network unreachable (often ARP giving up while many queries
+ * wait) is left to the timer: trying again at once would burn every
+ * attempt inside one resolution failure. */
 static void dns_sock_error(void *user, struct udp_sock *u, int err, uint32_t dst_ip,
                            uint16_t dst_port) {
   struct dns_sock *ds = user;
   struct dns_xfer *x = ds->x;
-  (void)u; (void)err; (void)dst_ip; (void)dst_port;
+  (void)u; (void)dst_ip; (void)dst_port;
   us_count(ds->c->s, US_CNT_DNS_ICMP_ERR);
-  if (!x || x->socks != ds) return;
+  if (!x || x->socks != ds || err != ECONNREFUSED) return;
   us_timer_arm(ds->c->s, &x->timer, ds->c->s->now);
 }
 

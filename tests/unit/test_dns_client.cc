@@ -434,6 +434,19 @@ TEST(DnsClient, IcmpPortUnreachableTriesAgainAtOnce) {
   EXPECT_EQ(1u, r.cnt(US_CNT_DNS_RETRY));
 }
 
+TEST(DnsClient, IcmpHostUnreachableWaitsForTheTimer) {
+  Rig r;
+  r.query("web.ustack.test");
+  auto q1 = r.take();
+  Bytes err = icmp(3, 1, 0, q1[0].ip_and_udp8);
+  r.one.input(eth(kMacA, kMacPeer, 0x0800, ipv4(kIpPeer, kIpUs, 1, err)));
+  EXPECT_EQ(1u, r.cnt(US_CNT_DNS_ICMP_ERR));
+  r.advance(US_MS(999));
+  EXPECT_TRUE(r.take().empty());
+  r.advance(US_MS(1));
+  EXPECT_EQ(1u, r.take().size());
+}
+
 TEST(DnsClient, NxdomainIsNoNameAndNegativeCached) {
   Rig r;
   r.query("nope.ustack.test.");
