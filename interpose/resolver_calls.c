@@ -44,23 +44,34 @@ struct gai_addr {
 
 #define GAI_MAX (US_CTL_ADDRS_MAX + US_CTL_ADDRS_MAX / 4)
 
-static int parse_service(const char *service, const struct addrinfo *h, uint16_t *port) {
-  *port = 0;
+/* The port of service for each socket type (stream, dgram, raw), as glibc
+ * gives them: a number serves every type; a name only the protocols
+ * /etc/services lists it for, never raw. ok[t] says which types apply. */
+static int parse_service(const char *service, const struct addrinfo *h, uint16_t port[3],
+                         int ok[3]) {
+  static const char *const proto[3] = {"tcp", "udp", 0};
+  for (int t = 0; t < 3; t++) {
+    port[t] = 0;
+    ok[t] = 1;
+  }
   if (!service) return 0;
   char *end;
   long v = strtol(service, &end, 10);
   if (*service && !*end) {
     if (v < 0 || v > 65535) return EAI_SERVICE;
-    *port = htons((uint16_t)v);
+    for (int t = 0; t < 3; t++) port[t] = htons((uint16_t)v);
     return 0;
   }
   if (h->ai_flags & AI_NUMERICSERV) return EAI_NONAME;
-  const char *proto = h->ai_socktype == SOCK_DGRAM ? "udp" : "tcp";
-  struct servent se, *r = 0;
-  char buf[1024];
-  if (getservbyname_r(service, proto, &se, buf, sizeof buf, &r) != 0 || !r) return EAI_SERVICE;
-  *port = (uint16_t)r->s_port;
-  return 0;
+  int any = 0;
+  for (int t = 0; t < 3; t++) {
+    struct servent se, *r = 0;
+    char buf[1024];
+    ok[t] = proto[t] && getservbyname_r(service, proto[t], &se, buf, sizeof buf, &r) == 0 && r;
+    if (ok[t]) port[t] = (uint16_t)r->s_port;
+    any |= ok[t];
+  }
+  return any ? 0 : EAI_SERVICE;
 }
 
 static void map_v4(const uint8_t v4[4], uint8_t out[16]) {
@@ -186,9 +197,14 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
   int st = h->ai_socktype;
   if (st != 0 && st != SOCK_STREAM && st != SOCK_DGRAM && st != SOCK_RAW) return EAI_SOCKTYPE;
   if (st == SOCK_RAW && service) return EAI_SERVICE;
-  uint16_t port;
-  int rc = parse_service(service, h, &port);
+  uint16_t ports[3];
+  int ok[3];
+  int rc = parse_service(service, h, ports, ok);
   if (rc) return rc;
+  if (st) { /* the asked type must be one the service exists for */
+    int t = st == SOCK_STREAM ? 0 : st == SOCK_DGRAM ? 1 : 2;
+    if (!ok[t]) return EAI_SERVICE;
+  }
   struct gai_addr addrs[GAI_MAX];
   int n;
   char canon[US_CTL_NAME_MAX + 1] = "";
@@ -200,10 +216,9 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
   struct addrinfo *head = 0, **tail = &head;
   for (int i = 0; i < n; i++) {
     for (int t = 0; t < 3; t++) {
-      if (st && types[t][0] != st) continue;
-      if (!st && service && types[t][0] == SOCK_RAW) continue;
+      if ((st && types[t][0] != st) || !ok[t]) continue;
       int proto = h->ai_protocol ? h->ai_protocol : types[t][1];
-      struct addrinfo *ai = gai_entry(&addrs[i], port, types[t][0], proto);
+      struct addrinfo *ai = gai_entry(&addrs[i], ports[t], types[t][0], proto);
       if (!ai) {
         freeaddrinfo(head);
         return EAI_MEMORY;
