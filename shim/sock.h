@@ -18,8 +18,8 @@ struct us_sock;
  * over its listener's accept channel. */
 struct sock_pending {
   struct sock_pending *next;
-  struct us_sock *conn;
-  int prog_fd; /* the program end of the connection's channel */
+  uint32_t conn_id; /* the connection (by id: it may die while it waits) */
+  int prog_fd;      /* the program end of the connection's channel */
 };
 
 struct us_sock {

@@ -210,7 +210,9 @@ static void on_error(struct us_sock *so, int err) {
 }
 
 static void listener_accept(struct us_sock *l) {
-  for (;;) {
+  /* While the program is behind (the accept channel is full), connections
+   * stay in TCP's accept queue, whose backlog then applies. */
+  while (!l->pending) {
     int err = 0;
     struct us_tcp_sock *t = us_tcp_accept(l->tcp, &err);
     if (!t) break;
@@ -240,20 +242,21 @@ static void listener_accept(struct us_sock *l) {
     remember_names(c);
     int fl = fcntl(sv[1], F_GETFL);
     if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
-    p->conn = c;
+    p->conn_id = c->id;
     p->prog_fd = sv[1];
     *l->pending_tail = p;
     l->pending_tail = &p->next;
     pump_out(c);
+    listener_flush(l);
   }
-  listener_flush(l);
+  update_poll(l);
 }
 
 /* Hand accepted connections to the program over the accept channel. */
 static void listener_flush(struct us_sock *l) {
   while (l->pending && l->chan >= 0) {
     struct sock_pending *p = l->pending;
-    struct us_sock *c = us_srv_sock_find(l->srv, p->conn ? p->conn->id : 0) == p->conn ? p->conn : 0;
+    struct us_sock *c = us_srv_sock_find(l->srv, p->conn_id);
     struct us_ctl_accept a = {.magic = US_CTL_MAGIC};
     if (c) {
       a.sock = c->id;
@@ -343,7 +346,10 @@ static void chan_ev(uv_poll_t *p, int status, int events) {
         return;
       }
     }
-    if (events & UV_WRITABLE) listener_flush(so);
+    if (events & UV_WRITABLE) {
+      listener_flush(so);
+      if (!so->pending && so->tcp) listener_accept(so); /* room again */
+    }
     return;
   }
   default:
