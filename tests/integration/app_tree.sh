@@ -48,6 +48,16 @@ os._exit(0)"
 for ((i = 0; i < 100; i++)); do kill -0 $rpid 2>/dev/null || break; sleep 0.1; done
 expect_eq "write-exit (no close): every byte delivered" "$(sha "$T/send")" "$(sha "$T/recv")"
 
+# Killed mid-transfer: the peer's connection ends at once (RST for the
+# unread data), and the same stack serves the next program normally.
+u sh -c "curl -sS --limit-rate 1M -o /dev/null http://198.18.0.1/big & pid=\$!; sleep 1; kill -9 \$pid
+  n=0; while [ \$n -lt 100 ] && [ -n \"\$(ip netns exec $TOPO_SERVER ss -Htn state established '( sport = :80 )')\" ]; do sleep 0.05; n=\$((n+1)); done
+  echo left=\$(ip netns exec $TOPO_SERVER ss -Htn state established '( sport = :80 )' | wc -l)
+  curl -sS -o $T/after http://198.18.0.1/big && echo next-ok"
+expect_match "killed mid-transfer: the server's connection is gone" "^left=0$" "$RUN_OUT"
+expect_match "killed mid-transfer: the next download on the same stack works" "^next-ok$" "$RUN_OUT"
+expect_eq "killed mid-transfer: the next download is byte-exact" "$want" "$(sha "$T/after")"
+
 ip netns exec "$TOPO_SERVER" iperf3 -s -B 198.18.0.1 -1 >"$T/iperf.log" 2>&1 &
 TOPO_PIDS+=($!)
 wait_port "$TOPO_SERVER" 5201
