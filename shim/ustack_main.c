@@ -36,8 +36,11 @@ static volatile sig_atomic_t ip_conflict;
 
 static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
+static volatile sig_atomic_t early_signal; /* arrived before the program existed */
+
 static void forward_signal(int sig) {
   if (child_pid > 0) kill((pid_t)child_pid, sig);
+  else early_signal = sig;
 }
 
 /* Another host answered ARP for our address: say so, and stop the program
@@ -191,6 +194,12 @@ int main(int argc, char **argv) {
   /* Signals wait until child_pid is known, so none is lost in between. */
   pid_t pid;
   sigprocmask(SIG_BLOCK, &fwd, &old);
+  if (early_signal) { /* interrupted while starting: don't start the program */
+    us_ctl_server_detach(host, srv);
+    us_host_stop(host);
+    us_ctl_listen_close(&ctl);
+    return 128 + early_signal;
+  }
   r = spawn_program(argv + prog, envp, &pid);
   if (r == 0) child_pid = pid;
   sigprocmask(SIG_SETMASK, &old, NULL);
