@@ -25,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void show(const char *what, long r) {
@@ -93,6 +94,21 @@ static int mode_errno(const char *ip, int port) {
   show("getsockopt closed fd", getsockopt(t, SOL_SOCKET, SO_ERROR, &v, &len));
   show("send closed fd", send(t, "x", 1, 0));
   show("close closed fd", close(t));
+  /* A socket closed out of sight (fclose closes inside libc; a raw system
+   * call) and its number reused by a pipe: the pipe must work as a pipe. */
+  for (int how = 0; how < 2; how++) {
+    int s2 = socket(AF_INET, SOCK_STREAM, 0);
+    connect(s2, (struct sockaddr *)&sa, sizeof sa);
+    if (how == 0) fclose(fdopen(s2, "r+"));
+    else syscall(SYS_close, s2);
+    int pp[2];
+    show("pipe", pipe(pp));
+    show("pipe reuses the socket's number", pp[0] == s2 || pp[1] == s2);
+    show("write to the pipe", write(pp[1], "xy", 2));
+    show("read from the pipe", read(pp[0], buf, sizeof buf));
+    close(pp[0]);
+    close(pp[1]);
+  }
   int u = socket(AF_INET, SOCK_DGRAM, 0);
   show("listen udp", listen(u, 5));
   show("send udp unconnected", send(u, "x", 1, 0));

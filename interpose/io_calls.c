@@ -164,6 +164,15 @@ int us_dgram_fionread(int fd, int *out) {
 
 /* ---- dispatch ---------------------------------------------------------------- */
 
+/* An fd we believed ours is not a socket any more: it was closed behind our
+ * back (glibc's fclose closes internally) and its number reused. Forget it;
+ * the caller then redoes the call on libc. */
+static int went_stale(int fd, ssize_t r) {
+  if (r >= 0 || errno != ENOTSOCK) return 0;
+  us_fd_clear(fd);
+  return 1;
+}
+
 static ssize_t our_recvmsg(int fd, struct us_fd_info *e, struct msghdr *mh, int flags) {
   return e->type == SOCK_DGRAM ? dgram_recvmsg(fd, e, mh, flags) : stream_recvmsg(fd, e, mh, flags);
 }
@@ -181,7 +190,8 @@ EXPORT ssize_t read(int fd, void *buf, size_t len) {
   }
   struct iovec iov = {buf, len};
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-  return our_recvmsg(fd, e, &mh, 0);
+  ssize_t r = our_recvmsg(fd, e, &mh, 0);
+  return went_stale(fd, r) ? us_real(read)(fd, buf, len) : r;
 }
 
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen) {
@@ -194,7 +204,8 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt) {
   if (!e) return us_real(readv)(fd, iov, cnt);
   if (cnt < 0 || cnt > IOV_MAX_OURS - 1) return us_ret(-EINVAL);
   struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
-  return our_recvmsg(fd, e, &mh, 0);
+  ssize_t r = our_recvmsg(fd, e, &mh, 0);
+  return went_stale(fd, r) ? us_real(readv)(fd, iov, cnt) : r;
 }
 
 EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
@@ -202,7 +213,8 @@ EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
   if (!e) return us_real(recv)(fd, buf, len, flags);
   struct iovec iov = {buf, len};
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-  return our_recvmsg(fd, e, &mh, flags);
+  ssize_t r = our_recvmsg(fd, e, &mh, flags);
+  return went_stale(fd, r) ? us_real(recv)(fd, buf, len, flags) : r;
 }
 
 EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags) {
@@ -219,6 +231,7 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockadd
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_name = sa,
                       .msg_namelen = sa ? *salen : 0};
   ssize_t n = our_recvmsg(fd, e, &mh, flags);
+  if (went_stale(fd, n)) return us_real(recvfrom)(fd, buf, len, flags, sa, salen);
   if (n >= 0 && sa) *salen = mh.msg_namelen;
   return n;
 }
@@ -233,7 +246,8 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *mh, int flags) {
   struct us_fd_info *e = us_fd_sock(fd);
   if (!e) return us_real(recvmsg)(fd, mh, flags);
   if (!mh) return us_ret(-EFAULT);
-  return our_recvmsg(fd, e, mh, flags);
+  ssize_t r = our_recvmsg(fd, e, mh, flags);
+  return went_stale(fd, r) ? us_real(recvmsg)(fd, mh, flags) : r;
 }
 
 EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *t) {
@@ -258,7 +272,8 @@ EXPORT ssize_t write(int fd, const void *buf, size_t len) {
   if (!e) return us_real(write)(fd, buf, len);
   struct iovec iov = {(void *)buf, len};
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-  return our_sendmsg(fd, e, &mh, 0);
+  ssize_t r = our_sendmsg(fd, e, &mh, 0);
+  return went_stale(fd, r) ? us_real(write)(fd, buf, len) : r;
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt) {
@@ -266,7 +281,8 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt) {
   if (!e) return us_real(writev)(fd, iov, cnt);
   if (cnt < 0 || cnt > IOV_MAX_OURS - 1) return us_ret(-EINVAL);
   struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
-  return our_sendmsg(fd, e, &mh, 0);
+  ssize_t r = our_sendmsg(fd, e, &mh, 0);
+  return went_stale(fd, r) ? us_real(writev)(fd, iov, cnt) : r;
 }
 
 EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags) {
@@ -274,7 +290,8 @@ EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags) {
   if (!e) return us_real(send)(fd, buf, len, flags);
   struct iovec iov = {(void *)buf, len};
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-  return our_sendmsg(fd, e, &mh, flags);
+  ssize_t r = our_sendmsg(fd, e, &mh, flags);
+  return went_stale(fd, r) ? us_real(send)(fd, buf, len, flags) : r;
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
@@ -284,14 +301,16 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const stru
   struct iovec iov = {(void *)buf, len};
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_name = (void *)sa,
                       .msg_namelen = sa ? salen : 0};
-  return our_sendmsg(fd, e, &mh, flags);
+  ssize_t r = our_sendmsg(fd, e, &mh, flags);
+  return went_stale(fd, r) ? us_real(sendto)(fd, buf, len, flags, sa, salen) : r;
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *mh, int flags) {
   struct us_fd_info *e = us_fd_sock(fd);
   if (!e) return us_real(sendmsg)(fd, mh, flags);
   if (!mh) return us_ret(-EFAULT);
-  return our_sendmsg(fd, e, mh, flags);
+  ssize_t r = our_sendmsg(fd, e, mh, flags);
+  return went_stale(fd, r) ? us_real(sendmsg)(fd, mh, flags) : r;
 }
 
 EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags) {

@@ -7,6 +7,7 @@
 #define USTACK_INTERPOSE_LIBC_REAL_H
 
 #include <netdb.h>
+#include <stdio.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -24,6 +25,7 @@
   X(int, shutdown, (int, int))                                                   \
   X(int, close, (int))                                                           \
   X(int, close_range, (unsigned, unsigned, int))                                 \
+  X(int, fclose, (FILE *))                                                       \
   X(int, dup, (int))                                                             \
   X(int, dup2, (int, int))                                                       \
   X(int, dup3, (int, int, int))                                                  \

@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -130,9 +131,16 @@ static int is_ours_request(int domain, int type, int protocol) {
   return 0;
 }
 
+/* A kernel fd's number may still carry an entry of ours if the socket that
+ * had it was closed where we could not see (glibc's internal close). */
+static int kernel_fd(int fd) {
+  if (fd >= 0) us_fd_clear(fd);
+  return fd;
+}
+
 EXPORT int socket(int domain, int type, int protocol) {
   if (!is_ours_request(domain, type, protocol) || !us_interpose_active())
-    return us_real(socket)(domain, type, protocol);
+    return kernel_fd(us_real(socket)(domain, type, protocol));
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf)) return us_ret(-EINVAL);
   struct us_ctl_msg m;
@@ -160,7 +168,12 @@ EXPORT int socket(int domain, int type, int protocol) {
 
 EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
   /* AF_INET socketpairs do not exist on Linux either (EOPNOTSUPP). */
-  return us_real(socketpair)(domain, type, protocol, sv);
+  int r = us_real(socketpair)(domain, type, protocol, sv);
+  if (r == 0) {
+    kernel_fd(sv[0]);
+    kernel_fd(sv[1]);
+  }
+  return r;
 }
 
 /* ---- bind, listen, accept ----------------------------------------------- */
@@ -225,12 +238,12 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags) {
 }
 
 EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len) {
-  if (!us_fd_sock(fd)) return us_real(accept)(fd, sa, len);
+  if (!us_fd_sock(fd)) return kernel_fd(us_real(accept)(fd, sa, len));
   return do_accept(fd, sa, len, 0);
 }
 
 EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags) {
-  if (!us_fd_sock(fd)) return us_real(accept4)(fd, sa, len, flags);
+  if (!us_fd_sock(fd)) return kernel_fd(us_real(accept4)(fd, sa, len, flags));
   return do_accept(fd, sa, len, flags);
 }
 
@@ -361,6 +374,14 @@ static void forget_fd(int fd) {
 EXPORT int close(int fd) {
   forget_fd(fd);
   return us_real(close)(fd);
+}
+
+/* glibc's fclose closes the fd internally, out of our sight. */
+EXPORT int fclose(FILE *f) {
+  int fd = f ? fileno(f) : -1;
+  int r = us_real(fclose)(f);
+  if (fd >= 0 && us_fd_get(fd)) forget_fd(fd);
+  return r;
 }
 
 EXPORT int close_range(unsigned lo, unsigned hi, int flags) {
