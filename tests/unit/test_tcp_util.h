@@ -106,6 +106,7 @@ class Pair {
     };
   }
   ~Pair() {
+    t.drop = nullptr;  // it may capture test locals already gone
     if (cli.s) us_tcp_close(cli.s);
     if (srv.s) us_tcp_close(srv.s);
     if (lsn.s) us_tcp_close(lsn.s);
