@@ -138,85 +138,111 @@ static void install_forwarding(sigset_t *blocked) {
   signal(SIGPIPE, SIG_IGN); /* the host writes to sockets programs may close */
 }
 
-int main(int argc, char **argv) {
-  struct us_config cfg;
+/* Everything the launcher runs while the program does. */
+struct launcher {
+  struct us_host *host;
+  struct us_ctl_server *srv;
+  struct us_ctl_listen ctl;
+};
+
+/* Stack host, control socket and its server; one line in err on failure,
+ * with nothing left running. */
+static int launcher_start(struct launcher *l, const struct us_config *cfg, char *err,
+                          size_t errlen) {
+  struct us_host_hooks hooks = {.on_ip_conflict = on_ip_conflict};
+  memset(l, 0, sizeof *l);
+  l->ctl.fd = -1;
+  if (us_host_start(&l->host, cfg, &hooks, err, errlen) < 0) return -1;
+  int r = us_ctl_listen_open(&l->ctl, err, errlen);
+  if (r == 0 && (r = us_ctl_server_attach(l->host, l->ctl.fd, &l->srv)) < 0)
+    snprintf(err, errlen, "cannot serve the control socket: %s", strerror(-r));
+  if (r < 0) {
+    us_host_stop(l->host);
+    us_ctl_listen_close(&l->ctl);
+    return -1;
+  }
+  return 0;
+}
+
+static void launcher_stop(struct launcher *l, int drain) {
+  /* The stack outlives the program: what it wrote just before exiting is
+   * still delivered and its FINs sent. */
+  if (drain && us_ctl_drain(l->host, l->srv, DRAIN_MS))
+    us_log_warn("connections still closing after %d s: exiting anyway", DRAIN_MS / 1000);
+  us_ctl_server_detach(l->host, l->srv);
+  us_host_stop(l->host);
+  us_ctl_listen_close(&l->ctl);
+}
+
+/* Flags and environment into cfg; returns -1 to go on, or an exit status. */
+static int parse_config(struct us_config *cfg, int argc, char **argv, int *prog) {
   char err[512];
-  int prog = argc;
-  us_config_init(&cfg);
-  int r = us_config_parse_args(&cfg, argc, argv, &prog, err, sizeof err);
-  if (r == US_CONFIG_OK) r = us_config_from_env(&cfg, err, sizeof err);
+  us_config_init(cfg);
+  int r = us_config_parse_args(cfg, argc, argv, prog, err, sizeof err);
+  if (r == US_CONFIG_OK) r = us_config_from_env(cfg, err, sizeof err);
   if (r == US_CONFIG_HELP) {
     us_config_usage(stdout, "ustack");
     return 0;
   }
-  us_log_threshold = (enum us_log_level)cfg.log_level;
-  if (r == US_CONFIG_OK && prog >= argc) {
+  us_log_threshold = (enum us_log_level)cfg->log_level;
+  if (r == US_CONFIG_OK && *prog >= argc) {
     snprintf(err, sizeof err, "no program to run: ustack [options] -- PROGRAM [ARGS...] (see ustack --help)");
     r = US_CONFIG_ERROR;
   }
-  if (r == US_CONFIG_OK) r = us_config_finish(&cfg, "/etc/resolv.conf", err, sizeof err);
+  if (r == US_CONFIG_OK) r = us_config_finish(cfg, "/etc/resolv.conf", err, sizeof err);
   if (r != US_CONFIG_OK) {
     fprintf(stderr, "ustack: %s\n", err);
     return EXIT_SETUP;
   }
-  char lib[PATH_MAX];
+  return -1;
+}
+
+/* Starts the program with forwarded signals held until its pid is known, so
+ * none is lost in between; waits for it. Returns its status for our exit. */
+static int run_program(char **argv, char **envp, const sigset_t *fwd) {
+  sigset_t old;
+  pid_t pid;
+  sigprocmask(SIG_BLOCK, fwd, &old);
+  if (early_signal) { /* interrupted while starting: don't start the program */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return 128 + early_signal;
+  }
+  int r = spawn_program(argv, envp, &pid);
+  if (r == 0) child_pid = pid;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (r != 0) {
+    fprintf(stderr, "ustack: cannot run '%s': %s\n", argv[0], strerror(r));
+    return r == ENOENT ? 127 : 126;
+  }
+  int status = wait_program(pid);
+  child_pid = 0;
+  return status;
+}
+
+int main(int argc, char **argv) {
+  struct us_config cfg;
+  int prog = argc;
+  int status = parse_config(&cfg, argc, argv, &prog);
+  if (status >= 0) return status;
+  char lib[PATH_MAX], err[512];
   if (find_library(lib, sizeof lib) < 0) {
     fprintf(stderr, "ustack: cannot find libustack.so at %s (install it beside bin/ as lib/)\n", lib);
     return EXIT_SETUP;
   }
-
-  sigset_t fwd, old;
+  sigset_t fwd;
   install_forwarding(&fwd);
-  struct us_host *host = NULL;
-  struct us_host_hooks hooks = {.on_ip_conflict = on_ip_conflict};
-  if (us_host_start(&host, &cfg, &hooks, err, sizeof err) < 0) {
+  struct launcher l;
+  if (launcher_start(&l, &cfg, err, sizeof err) < 0) {
     fprintf(stderr, "ustack: %s\n", err);
     return EXIT_SETUP;
   }
-  struct us_ctl_listen ctl;
-  struct us_ctl_server *srv = NULL;
-  char **envp = NULL;
-  if (us_ctl_listen_open(&ctl, err, sizeof err) < 0) {
-    fprintf(stderr, "ustack: %s\n", err);
-    us_ctl_listen_close(&ctl);
-    us_host_stop(host);
+  char **envp = child_env(&cfg, lib, l.ctl.path);
+  if (!envp) {
+    fprintf(stderr, "ustack: out of memory\n");
+    launcher_stop(&l, 0);
     return EXIT_SETUP;
   }
-  if ((r = us_ctl_server_attach(host, ctl.fd, &srv)) < 0 ||
-      !(envp = child_env(&cfg, lib, ctl.path))) {
-    fprintf(stderr, "ustack: cannot serve the control socket: %s\n", strerror(r < 0 ? -r : ENOMEM));
-    us_ctl_server_detach(host, srv);
-    us_host_stop(host);
-    us_ctl_listen_close(&ctl);
-    return EXIT_SETUP;
-  }
-
-  /* Signals wait until child_pid is known, so none is lost in between. */
-  pid_t pid;
-  sigprocmask(SIG_BLOCK, &fwd, &old);
-  if (early_signal) { /* interrupted while starting: don't start the program */
-    us_ctl_server_detach(host, srv);
-    us_host_stop(host);
-    us_ctl_listen_close(&ctl);
-    return 128 + early_signal;
-  }
-  r = spawn_program(argv + prog, envp, &pid);
-  if (r == 0) child_pid = pid;
-  sigprocmask(SIG_SETMASK, &old, NULL);
-  int status;
-  if (r != 0) {
-    fprintf(stderr, "ustack: cannot run '%s': %s\n", argv[prog], strerror(r));
-    status = r == ENOENT ? 127 : 126;
-  } else {
-    status = wait_program(pid);
-  }
-  child_pid = 0;
-  /* The stack outlives the program: what it wrote just before exiting is
-   * still delivered and its FINs sent. */
-  if (!ip_conflict && us_ctl_drain(host, srv, DRAIN_MS))
-    us_log_warn("connections still closing after %d s: exiting anyway", DRAIN_MS / 1000);
-  us_ctl_server_detach(host, srv);
-  us_host_stop(host);
-  us_ctl_listen_close(&ctl);
+  status = run_program(argv + prog, envp, &fwd);
+  launcher_stop(&l, !ip_conflict && !early_signal);
   return ip_conflict ? EXIT_SETUP : status;
 }
