@@ -71,6 +71,25 @@ void arp_announce(struct us_stack *s) {
   arp_send(s, ARP_OP_REQUEST, eth_broadcast, zero_mac, s->cfg.ip);
 }
 
+static void arp_announce_timer(struct us_stack *s, struct us_timer *t) {
+  (void)t;
+  if (!s->arp.conflict) arp_announce(s);
+}
+
+void arp_start(struct us_stack *s) {
+  if (!s->cfg.ip) return;
+  struct arp_pkt a = {.op = ARP_OP_REQUEST, .spa = 0, .tpa = s->cfg.ip};
+  uint8_t buf[ETH_HLEN + ARP_LEN];
+  struct us_pkt pkt;
+  memcpy(a.sha, s->mac, 6);
+  us_pkt_init(&pkt, buf, sizeof(buf), ETH_HLEN);
+  arp_emit(us_pkt_put(&pkt, ARP_LEN), &a);
+  us_count(s, US_CNT_ARP_TX);
+  us_count(s, US_CNT_ARP_REQ_SENT);
+  eth_output(s, &pkt, eth_broadcast, ETH_P_ARP);
+  us_timer_arm(s, &s->arp.announce, s->now + ARP_ANNOUNCE_WAIT_US);
+}
+
 /* ---- the cache ---- */
 
 static struct arp_entry *arp_find(struct us_stack *s, uint32_t ip) {
@@ -387,10 +406,12 @@ int arp_lookup(const struct us_stack *s, uint32_t ip, uint8_t mac[6]) {
 
 void arp_init(struct us_stack *s) {
   memset(&s->arp, 0, sizeof(s->arp));
+  us_timer_init(&s->arp.announce, arp_announce_timer);
   for (uint32_t i = 0; i < ARP_TABLE_SIZE; i++) us_timer_init(&s->arp.tab[i].timer, arp_timer);
 }
 
 void arp_free(struct us_stack *s) {
+  us_timer_cancel(s, &s->arp.announce);
   for (uint32_t i = 0; i < ARP_TABLE_SIZE; i++)
     if (s->arp.tab[i].state != ARP_S_FREE) arp_entry_release(s, &s->arp.tab[i]);
 }

@@ -25,6 +25,7 @@
 #define ARP_GC_STALE_US US_SEC(60)      /* gc_stale_time: unused stale entries go */
 #define ARP_QUEUE_MAX 32                /* packets waiting per neighbour */
 #define ARP_QUEUE_BYTES (256u * 1024u)  /* bytes waiting per neighbour */
+#define ARP_ANNOUNCE_WAIT_US US_MS(100) /* probe at start, announce this much later */
 
 struct arp_pkt {
   uint16_t op;
@@ -70,6 +71,7 @@ struct arp_entry {
 struct arp_state {
   struct arp_entry tab[ARP_TABLE_SIZE];
   uint32_t hint; /* index of the last entry used */
+  struct us_timer announce; /* the gratuitous announcement after the start probe */
   int conflict;
   uint8_t conflict_mac[6];
 };
@@ -84,7 +86,11 @@ void arp_input(struct us_stack *s, const uint8_t *p, size_t len);
  * order): at once when the MAC is known, else queued while ARP resolves.
  * Returns 0 or a negative errno (-ENOBUFS). */
 int arp_output(struct us_stack *s, struct us_pkt *pkt, uint32_t nexthop);
-/* Gratuitous ARP request for our own address. */
+/* Start-up: an RFC 5227 probe for our address (sender 0.0.0.0) now, so a host
+ * that already owns it answers (us_stack_ip_conflict), and the gratuitous
+ * announcement ARP_ANNOUNCE_WAIT_US later unless a conflict was seen. */
+void arp_start(struct us_stack *s);
+/* Gratuitous ARP request for our own address, sent at once. */
 void arp_announce(struct us_stack *s);
 /* An upper layer saw forward progress to ip (e.g. new data ACKed). */
 void arp_confirm(struct us_stack *s, uint32_t ip);

@@ -34,7 +34,7 @@ struct us_stack *us_stack_new(const struct us_stack_config *cfg, struct us_netde
   icmp_init(s);
   udp_init(s);
   s->tcp = tcp_init(s);
-  if (!cfg->no_garp) arp_announce(s);
+  if (!cfg->no_garp) arp_start(s);
   return s;
 }
 

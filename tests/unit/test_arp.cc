@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/unit/frames.h"
+#include "tests/unit/twostack.h"
 
 extern "C" {
 #include "stack/arp.h"
@@ -72,14 +73,21 @@ TEST(ArpWire, EmitRoundTrips) {
   EXPECT_EQ(Bytes(buf, buf + 28), arp(2, kMacA, kIpUs, kMacPeer, kIpPeer));
 }
 
-TEST(Arp, GratuitousAnnouncementAtStart) {
+TEST(Arp, ProbeThenGratuitousAnnouncementAtStart) {
   OneStack os(1500, 0, /*garp=*/true);
   ASSERT_EQ(1u, os.cap.sent.size());
-  const Bytes &f = os.cap.sent[0];
+  const Bytes probe = os.cap.sent[0];
+  EXPECT_EQ(0, memcmp(probe.data(), kBcast, 6));
+  EXPECT_TRUE(is_arp(probe, 1, kIpUs));
+  EXPECT_EQ(0u, get32(probe.data() + 28));  // RFC 5227 probe: sender 0.0.0.0
+  os.advance_to(os.now + US_MS(100));
+  ASSERT_EQ(2u, os.cap.sent.size());
+  const Bytes &f = os.cap.sent[1];
   EXPECT_EQ(0, memcmp(f.data(), kBcast, 6));
   EXPECT_TRUE(is_arp(f, 1, kIpUs));
-  EXPECT_EQ(kIpUs, get32(f.data() + 28));  // spa == tpa
+  EXPECT_EQ(kIpUs, get32(f.data() + 28));  // announcement: spa == tpa
   OneStack quiet;
+  quiet.advance_to(quiet.now + US_SEC(1));
   EXPECT_TRUE(quiet.cap.sent.empty());
 }
 
@@ -128,11 +136,32 @@ TEST(Arp, DuplicateAddressDetected) {
   OneStack os(1500, 0, true);
   uint8_t mac[6];
   EXPECT_EQ(0, us_stack_ip_conflict(os.s, mac));
-  // Another host answers our announcement: it owns 198.18.0.10 too.
-  os.input(eth(kMacA, kMacOther, 0x0806, arp(2, kMacOther, kIpUs, kMacA, kIpUs)));
+  // The owner of 198.18.0.10 answers our probe: we must not announce.
+  os.input(eth(kMacA, kMacOther, 0x0806, arp(2, kMacOther, kIpUs, kMacA, 0)));
   EXPECT_EQ(1, us_stack_ip_conflict(os.s, mac));
   EXPECT_EQ(0, memcmp(mac, kMacOther, 6));
   EXPECT_EQ(1u, os.cnt(US_CNT_ARP_CONFLICT));
+  os.advance_to(os.now + US_SEC(1));
+  EXPECT_EQ(1u, os.cap.sent.size());  // the probe only
+}
+
+TEST(Arp, TwoStacksWithOneAddressConflict) {
+  // B already runs as 198.18.0.10; A starts with the same address.
+  TwoStackOptions o;
+  o.ip[1] = TwoStack::kIpA;
+  o.garp = false;
+  TwoStack t(o);
+  us_stack_config cfg = {};
+  cfg.ip = TwoStack::kIpA;
+  cfg.prefix_len = 24;
+  cfg.seed = 5;
+  us_stack_free(t.a);
+  t.a = us_stack_new(&cfg, t.dev[0], t.now);
+  t.run_for(US_SEC(1));
+  uint8_t mac[6];
+  EXPECT_EQ(1, us_stack_ip_conflict(t.a, mac));
+  EXPECT_EQ(0, memcmp(mac, t.dev[1]->mac, 6));
+  EXPECT_EQ(0, us_stack_ip_conflict(t.b, mac));  // the owner is not disturbed
 }
 
 TEST(Arp, ProbeForOurAddressIsAnswered) {
