@@ -405,7 +405,9 @@ int sock_tcp_listen(struct us_sock *so, struct us_ctl_msg *m) {
     m->err = ENOBUFS;
     return -1;
   }
-  int rc = us_tcp_listen(so->tcp, m->a);
+  /* Linux clamps the backlog to [0, somaxconn]. */
+  int backlog = m->a < 0 ? 0 : m->a > 4096 ? 4096 : m->a;
+  int rc = us_tcp_listen(so->tcp, backlog);
   if (rc < 0) {
     close(sv[0]);
     close(sv[1]);

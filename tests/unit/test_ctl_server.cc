@@ -1,0 +1,336 @@
+// The stack side of the control protocol, end to end on one thread: the
+// server runs on a libuv loop we turn by hand, its stack (A) talks over the
+// in-memory wire to a peer stack (B) driven through the TCP socket API, and
+// the test plays the program: it sends requests and uses the channel fds.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "twostack.h"
+
+extern "C" {
+#include "shim/ctl_proto.h"
+#include "shim/ctl_server.h"
+#include "shim/fdtable.h"
+#include "stack/tcp_sock.h"
+}
+
+namespace {
+
+using ustest::TwoStack;
+
+// A TCP endpoint on stack B: listens or connects, keeps what it receives.
+struct Peer {
+  us_tcp_sock *l = nullptr, *c = nullptr;
+  std::string got;
+  bool reading = true, eof = false, connected = false;
+  int err = 0;
+
+  static void cb(void *user, us_tcp_sock *t, uint32_t ev, int err) {
+    auto *p = static_cast<Peer *>(user);
+    if (ev & US_TCP_EV_ACCEPT) {
+      int e = 0;
+      if (us_tcp_sock *n = us_tcp_accept(p->l, &e)) {
+        p->c = n;
+        us_tcp_set_callback(n, cb, p);
+        p->connected = true;
+      }
+    }
+    if (ev & US_TCP_EV_CONNECTED) p->connected = true;
+    if (ev & US_TCP_EV_ERROR) p->err = err;
+    if (t == p->c && (ev & US_TCP_EV_READABLE)) p->drain();
+  }
+  void drain() {
+    if (!c || !reading) return;
+    char buf[65536];
+    ssize_t n;
+    while ((n = us_tcp_recv(c, buf, sizeof buf)) > 0) got.append(buf, (size_t)n);
+    if (n == 0) eof = true;
+  }
+};
+
+class CtlServer : public ::testing::Test {
+ protected:
+  TwoStack t;
+  uv_loop_t loop;
+  std::string path;
+  int lfd = -1, cfd = -1;
+  us_ctl_server *srv = nullptr;
+
+  void SetUp() override {
+    ASSERT_EQ(uv_loop_init(&loop), 0);
+    path = "/tmp/ustack-ctl-test." + std::to_string(getpid());
+    unlink(path.c_str());
+    lfd = listen_at(path);
+    ASSERT_GE(lfd, 0);
+    srv = us_ctl_server_start(&loop, t.a, lfd, getuid());
+    us_fd_bypass = 0; // the server marks its thread; here that is the test's
+    ASSERT_NE(srv, nullptr);
+    cfd = connect_to(path);
+    ASSERT_GE(cfd, 0);
+  }
+  void TearDown() override {
+    if (cfd >= 0) close(cfd);
+    us_ctl_server_stop(srv);
+    for (int i = 0; i < 4; i++) uv_run(&loop, UV_RUN_NOWAIT);
+    EXPECT_EQ(uv_loop_close(&loop), 0);
+    close(lfd);
+    unlink(path.c_str());
+  }
+
+  static int listen_at(const std::string &p) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", p.c_str());
+    if (bind(fd, (sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 8) < 0) return -1;
+    return fd;
+  }
+  static int connect_to(const std::string &p) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", p.c_str());
+    return connect(fd, (sockaddr *)&sa, sizeof sa) == 0 ? fd : -1;
+  }
+
+  // One turn of everything: the server's loop, then 1 ms of virtual time.
+  void turn() {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    t.run_for(US_MS(1));
+    uv_run(&loop, UV_RUN_NOWAIT);
+  }
+  bool turn_until(const std::function<bool()> &pred, int max_turns = 20000) {
+    for (int i = 0; i < max_turns; i++) {
+      if (pred()) return true;
+      turn();
+    }
+    return pred();
+  }
+  static bool ready(int fd, short ev) {
+    pollfd p = {fd, ev, 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & (ev | POLLHUP | POLLERR));
+  }
+
+  // Request/answer over the control connection, turning the loop meanwhile.
+  us_ctl_msg call(us_ctl_msg m, int *got_fd = nullptr) {
+    EXPECT_EQ(us_ctl_send(cfd, &m, -1), 0);
+    EXPECT_TRUE(turn_until([&] { return ready(cfd, POLLIN); }));
+    us_ctl_msg r{};
+    EXPECT_EQ(us_ctl_recv(cfd, &r, got_fd), 0);
+    EXPECT_EQ(r.op, m.op);
+    return r;
+  }
+  us_ctl_msg req(int op, uint32_t sock = 0, int a = 0, int b = 0, uint32_t ip = 0,
+                 uint16_t port = 0) {
+    us_ctl_msg m;
+    us_ctl_init(&m, (us_ctl_op)op, sock);
+    m.a = a;
+    m.b = b;
+    m.ip = ip;
+    m.port = port;
+    return m;
+  }
+
+  // A new stream socket: its id and the program end of its channel.
+  uint32_t new_socket(int *fd) {
+    us_ctl_msg r = call(req(US_CTL_SOCKET, 0, SOCK_STREAM), fd);
+    EXPECT_EQ(r.err, 0);
+    EXPECT_GE(*fd, 0);
+    return r.sock;
+  }
+
+  // What the interposer does for a connect: make the channel unwritable with
+  // filler bytes, then ask. Returns the filler count.
+  int fill(int fd) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
+    int n = 0;
+    char z = 0;
+    while (n < 64 && send(fd, &z, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) n++;
+    return n;
+  }
+  void unfill(int fd) {
+    int v = 106496;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+  }
+
+  uint32_t connect_to_peer(Peer &peer, uint16_t port, int *fd) {
+    uint32_t id = new_socket(fd);
+    int n = fill(*fd);
+    EXPECT_FALSE(ready(*fd, POLLOUT)) << "filled channel must not be writable";
+    us_ctl_msg r = call(req(US_CTL_CONNECT, id, n, 0, htonl(TwoStack::kIpB), htons(port)));
+    EXPECT_EQ(r.err, 0);
+    EXPECT_TRUE(turn_until([&] { return ready(*fd, POLLOUT); }));
+    unfill(*fd);
+    return id;
+  }
+};
+
+Peer *listen_on_b(TwoStack &t, Peer &p, uint16_t port) {
+  p.l = us_tcp_socket(t.b, Peer::cb, &p);
+  EXPECT_EQ(us_tcp_bind(p.l, 0, port), 0);
+  EXPECT_EQ(us_tcp_listen(p.l, 8), 0);
+  return &p;
+}
+
+TEST_F(CtlServer, StreamBothWaysAndCloses) {
+  Peer peer;
+  listen_on_b(t, peer, 80);
+  int fd;
+  uint32_t id = connect_to_peer(peer, 80, &fd);
+  us_ctl_msg st = call(req(US_CTL_STATE, id, 1));
+  EXPECT_EQ(st.a, US_CTL_ST_CONNECTED);
+  EXPECT_EQ(st.err, 0);
+  us_ctl_msg nm = call(req(US_CTL_GETNAME, id, 1));
+  EXPECT_EQ(ntohl(nm.ip), TwoStack::kIpB);
+  EXPECT_EQ(ntohs(nm.port), 80);
+
+  ASSERT_EQ(write(fd, "hello", 5), 5);
+  ASSERT_TRUE(turn_until([&] { return peer.got == "hello"; })) << peer.got;
+  ASSERT_EQ(us_tcp_send(peer.c, "world", 5), 5);
+  char buf[16] = {0};
+  ASSERT_TRUE(turn_until([&] { return ready(fd, POLLIN); }));
+  EXPECT_EQ(read(fd, buf, sizeof buf), 5);
+  EXPECT_STREQ(buf, "world");
+
+  // Our EOF becomes a FIN; the peer's FIN becomes EOF on the channel.
+  shutdown(fd, SHUT_WR);
+  ASSERT_TRUE(turn_until([&] { return peer.eof; }));
+  us_tcp_shutdown(peer.c, SHUT_WR);
+  ASSERT_TRUE(turn_until([&] { return ready(fd, POLLIN); }));
+  EXPECT_EQ(read(fd, buf, sizeof buf), 0);
+  close(fd);
+  EXPECT_TRUE(turn_until([&] { return us_ctl_server_busy(srv) == 0; }));
+  us_tcp_close(peer.c);
+  us_tcp_close(peer.l);
+}
+
+TEST_F(CtlServer, BackpressureEndToEnd) {
+  Peer peer;
+  listen_on_b(t, peer, 80);
+  peer.reading = false; // the far end stops reading
+  int fd;
+  connect_to_peer(peer, 80, &fd);
+  // Write until the channel stays full: the stack must stop reading it once
+  // TCP's send buffer and the peer's window are full.
+  std::string sent;
+  int stuck = 0;
+  for (uint32_t seq = 0; stuck < 200 && sent.size() < (64u << 20);) {
+    char chunk[4096];
+    for (size_t i = 0; i < sizeof chunk; i += 4, seq++) memcpy(chunk + i, &seq, 4);
+    ssize_t n = send(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n > 0) {
+      sent.append(chunk, (size_t)n);
+      seq -= (uint32_t)((sizeof chunk - (size_t)n) / 4);
+      stuck = 0;
+    } else {
+      stuck++;
+      turn();
+    }
+  }
+  EXPECT_LT(sent.size(), 64u << 20) << "the channel never filled: no backpressure";
+  EXPECT_GT(sent.size(), 100000u);
+  // The peer reads again: everything arrives, in order, and writing resumes.
+  peer.reading = true;
+  peer.drain();
+  ASSERT_TRUE(turn_until([&] {
+    peer.drain();
+    return peer.got.size() == sent.size();
+  }));
+  EXPECT_TRUE(peer.got == sent);
+  EXPECT_TRUE(ready(fd, POLLOUT));
+  close(fd);
+  us_tcp_close(peer.c);
+  us_tcp_close(peer.l);
+}
+
+TEST_F(CtlServer, RefusedConnectReportsError) {
+  int fd;
+  uint32_t id = new_socket(&fd);
+  int n = fill(fd);
+  us_ctl_msg r = call(req(US_CTL_CONNECT, id, n, 0, htonl(TwoStack::kIpB), htons(81)));
+  EXPECT_EQ(r.err, 0);
+  ASSERT_TRUE(turn_until([&] { return ready(fd, POLLOUT); }));
+  us_ctl_msg st = call(req(US_CTL_STATE, id, 1));
+  EXPECT_EQ(st.a, US_CTL_ST_FAILED);
+  EXPECT_EQ(st.err, ECONNREFUSED);
+  st = call(req(US_CTL_STATE, id, 1));
+  EXPECT_EQ(st.err, 0) << "SO_ERROR is cleared once read";
+  close(fd);
+}
+
+TEST_F(CtlServer, ListenAndAccept) {
+  int fd;
+  uint32_t id = new_socket(&fd);
+  EXPECT_EQ(call(req(US_CTL_BIND, id, 0, 0, 0, htons(8080))).err, 0);
+  int acc = -1;
+  us_ctl_msg r = call(req(US_CTL_LISTEN, id, 16), &acc);
+  ASSERT_EQ(r.err, 0);
+  ASSERT_GE(acc, 0);
+  close(fd); // the program replaces its stream channel with the accept channel
+  EXPECT_FALSE(ready(acc, POLLIN));
+  Peer peer;
+  peer.c = us_tcp_socket(t.b, Peer::cb, &peer);
+  ASSERT_EQ(us_tcp_connect(peer.c, TwoStack::kIpA, 8080), -EINPROGRESS);
+  ASSERT_TRUE(turn_until([&] { return ready(acc, POLLIN); }));
+  us_ctl_accept a{};
+  int conn = -1;
+  ASSERT_EQ(us_ctl_recv_accept(acc, &a, &conn, MSG_DONTWAIT), 0);
+  EXPECT_EQ(ntohl(a.peer_ip), TwoStack::kIpB);
+  ASSERT_EQ(write(conn, "hi", 2), 2);
+  ASSERT_TRUE(turn_until([&] { return peer.got == "hi"; }));
+  close(conn);
+  close(acc);
+  ASSERT_TRUE(turn_until([&] { return peer.eof; }));
+  EXPECT_TRUE(turn_until([&] { return us_ctl_server_busy(srv) == 0; }));
+  us_tcp_close(peer.c);
+}
+
+TEST_F(CtlServer, HostileRequestsGetErrorsNotCrashes) {
+  EXPECT_EQ(call(req(US_CTL_SOCKET, 0, 99)).err, EPROTONOSUPPORT);
+  EXPECT_EQ(call(req(US_CTL_BIND, 12345)).err, EBADF);
+  EXPECT_EQ(call(req(US_CTL_CONNECT, 0xffffffff, 1 << 30)).err, EBADF);
+  EXPECT_EQ(call(req(US_CTL_STATE, 777)).a, US_CTL_ST_CLOSED);
+  int fd;
+  uint32_t id = new_socket(&fd);
+  us_ctl_msg m = req(US_CTL_SETOPT, id, IPPROTO_TCP, 1 /* TCP_NODELAY */);
+  us_ctl_set_data(&m, "x", 1); // shorter than an int
+  EXPECT_EQ(call(m).err, EINVAL);
+  EXPECT_EQ(call(req(US_CTL_GETOPT, id, IPPROTO_TCP, 9999)).err, ENOPROTOOPT);
+  int acc = -1;
+  EXPECT_EQ(call(req(US_CTL_LISTEN, id, -5), &acc).err, 0) << "a negative backlog is clamped";
+  // A name that is not NUL-terminated, or empty.
+  m = req(US_CTL_RESOLVE, 0, 0, AF_INET);
+  memset(m.data, 'a', sizeof m.data);
+  m.len = sizeof m.data;
+  EXPECT_NE(call(m).a, 0);
+  m = req(US_CTL_RESOLVE, 0, 0, AF_INET);
+  EXPECT_NE(call(m).a, 0);
+  // Garbage: the server drops this connection and keeps serving others.
+  us_ctl_msg junk;
+  memset(&junk, 0x5a, sizeof junk);
+  ASSERT_EQ(us_ctl_send(cfd, &junk, -1), 0);
+  ASSERT_TRUE(turn_until([&] { return ready(cfd, POLLIN); }));
+  char b;
+  EXPECT_EQ(read(cfd, &b, 1), 0);
+  close(cfd);
+  cfd = connect_to(path);
+  ASSERT_GE(cfd, 0);
+  EXPECT_EQ(call(req(US_CTL_STATE, id)).a, US_CTL_ST_LISTENING);
+  // The program closes its accept channel: the listener goes.
+  close(acc);
+  close(fd);
+  EXPECT_TRUE(turn_until([&] { return call(req(US_CTL_STATE, id)).a == US_CTL_ST_CLOSED; }, 50));
+}
+
+}  // namespace
