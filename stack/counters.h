@@ -142,7 +142,9 @@
   X(DNS_BAD_RDATA, "dns answers dropped: rdata inconsistent with type") \
   X(DNS_BAD_NAME_TEXT, "dns answers dropped: name not a host name") \
   X(DNS_LATE, "dns answers dropped: query already finished")     \
-  X(DNS_TRUNCATED, "dns answers truncated (TC), used partially")  \
+  X(DNS_TRUNCATED, "dns answers truncated (TC)")                \
+  X(DNS_TCP, "dns questions asked again over TCP after TC")     \
+  X(DNS_TCP_FAIL, "dns TCP retries failed: truncated answer used") \
   X(DNS_CNAME_LOOP, "dns answers with a CNAME chain too long")   \
   X(DNS_ICMP_ERR, "dns queries answered by an ICMP error")       \
   X(DNS_NXDOMAIN, "dns answers: no such name")                   \

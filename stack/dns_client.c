@@ -20,89 +20,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "stack/dns_client_int.h"
 #include "stack/stack.h"
 #include "stack/timer.h"
 #include "stack/udp.h"
-
-#define container_of(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
-
-#define DNS_MAX_CAND (2 + US_DNS_MAX_SEARCH) /* as-is, search list (as-is once) */
-
-enum xfer_state { XF_IDLE, XF_WAIT, XF_DONE };
-
-/* What one transfer (one name, one type) learned. Ordered so that, when
- * the A and AAAA transfers of a candidate disagree, the larger wins. */
-enum outcome {
-  OUT_NONE,     /* type not wanted */
-  OUT_NXDOMAIN,
-  OUT_NODATA,
-  OUT_SERVFAIL,
-  OUT_FAIL,
-  OUT_TIMEOUT,
-  OUT_OK,
-};
-
-struct dns_xfer;
-
-/* One transmission: its socket and the ID it sent. */
-struct dns_sock {
-  struct us_dns_client *c;
-  struct dns_xfer *x;        /* NULL once the transfer is over */
-  struct udp_sock *u;
-  uint16_t id, port;
-  struct dns_sock *next;     /* x's list (newest first) or the reap list */
-};
-
-struct dns_xfer {
-  struct us_dns_query *q;
-  uint16_t qtype;
-  uint8_t state, outcome, from_cache;
-  int tries;
-  struct dns_sock *socks;
-  struct us_timer timer;
-  struct dns_extract ex;
-};
-
-struct us_dns_query {
-  struct us_dns_client *c;
-  struct us_dns_query *prev, *next;
-  us_dns_cb cb;
-  void *user;
-  int want;
-  us_time_t start;
-  char name[DNS_TEXT_MAX + 1];      /* 253 characters, a trailing dot, NUL */
-  uint8_t cand[DNS_MAX_CAND][DNS_NAME_MAX];
-  size_t cand_len[DNS_MAX_CAND];
-  int ncand, icand;
-  int as_is_first;                  /* cand[0] is the name as given, tried first */
-  int first_outcome;                /* its outcome, which glibc reports if all fail */
-  int got_nodata, got_servfail;
-  int in_cb;
-  struct dns_xfer x[2];             /* [0] A, [1] AAAA */
-};
-
-struct dns_cache_entry {
-  uint8_t name[DNS_NAME_MAX];
-  size_t name_len;
-  uint16_t qtype;
-  uint8_t outcome;   /* OUT_OK, OUT_NODATA or OUT_NXDOMAIN */
-  us_time_t expires;
-  struct dns_extract ex;
-};
-
-struct us_dns_client {
-  struct us_stack *s;
-  uint32_t server;
-  uint16_t port;
-  char search[US_DNS_MAX_SEARCH][DNS_TEXT_MAX];
-  int nsearch, ndots, attempts;
-  uint32_t timeout_ms, max_ttl;
-  struct dns_cache_entry **cache;
-  int ncache, cache_cap;
-  struct us_dns_query *qhead, *qtail;
-  struct dns_sock *reap;
-  struct us_timer reap_timer;
-};
 
 static const uint16_t xfer_types[2] = {DNS_TYPE_A, DNS_TYPE_AAAA};
 
@@ -129,7 +50,7 @@ const char *us_dns_status_str(int status) {
 }
 
 /* The counter for a parse error of an answer. */
-static enum us_counter err_counter(int err) {
+enum us_counter dns_err_counter(int err) {
   switch (err) {
   case DNS_E_PTR_RANGE: return US_CNT_DNS_BAD_POINTER;
   case DNS_E_PTR_LOOP: return US_CNT_DNS_BAD_LOOP;
@@ -143,82 +64,14 @@ static enum us_counter err_counter(int err) {
 
 static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
-/* --- Cache ------------------------------------------------------------- */
+void us_dns_cache_flush(struct us_dns_client *c) { dns_cache_flush(&c->cache); }
 
-static void cache_remove(struct us_dns_client *c, int i) {
-  us_free(c->cache[i]);
-  c->cache[i] = c->cache[--c->ncache];
-}
-
-static struct dns_cache_entry *cache_find(struct us_dns_client *c, const uint8_t *name,
-                                          size_t name_len, uint16_t qtype) {
-  us_time_t now = c->s->now;
-  for (int i = 0; i < c->ncache; i++) {
-    struct dns_cache_entry *e = c->cache[i];
-    if (e->qtype != qtype || !dns_name_eq(e->name, e->name_len, name, name_len)) continue;
-    if (now >= e->expires) { /* expired: gone */
-      cache_remove(c, i);
-      return NULL;
-    }
-    return e;
-  }
-  return NULL;
-}
-
-/* Room for one more entry: drop expired ones, else the one expiring first. */
-static void cache_make_room(struct us_dns_client *c) {
-  us_time_t now = c->s->now;
-  for (int i = 0; i < c->ncache;) {
-    if (now >= c->cache[i]->expires)
-      cache_remove(c, i);
-    else
-      i++;
-  }
-  if (c->ncache < c->cache_cap) return;
-  int victim = 0;
-  for (int i = 1; i < c->ncache; i++)
-    if (c->cache[i]->expires < c->cache[victim]->expires) victim = i;
-  cache_remove(c, victim);
-  us_count(c->s, US_CNT_DNS_CACHE_EVICT);
-}
-
-static void cache_store(struct us_dns_client *c, const uint8_t *name, size_t name_len,
-                        uint16_t qtype, int outcome, const struct dns_extract *ex) {
-  uint32_t ttl;
-  if (c->cache_cap <= 0) return;
-  if (outcome == OUT_OK)
-    ttl = ex->ttl;
-  else if (ex->neg_ttl_set)
-    ttl = ex->neg_ttl;
-  else
-    return; /* no SOA: a negative answer is not cached (RFC 2308 5) */
-  ttl = min_u32(ttl, c->max_ttl);
-  if (ttl == 0) return;
-  struct dns_cache_entry *e = cache_find(c, name, name_len, qtype);
-  if (!e) {
-    if (c->ncache >= c->cache_cap) cache_make_room(c);
-    e = us_malloc(sizeof *e);
-    if (!e) return;
-    c->cache[c->ncache++] = e;
-  }
-  memcpy(e->name, name, name_len);
-  e->name_len = name_len;
-  e->qtype = qtype;
-  e->outcome = (uint8_t)outcome;
-  e->expires = c->s->now + US_SEC(ttl);
-  e->ex = *ex;
-}
-
-void us_dns_cache_flush(struct us_dns_client *c) {
-  while (c->ncache) cache_remove(c, c->ncache - 1);
-}
-
-size_t us_dns_cache_count(const struct us_dns_client *c) { return (size_t)c->ncache; }
+size_t us_dns_cache_count(const struct us_dns_client *c) { return (size_t)c->cache.n; }
 
 /* --- Sockets ------------------------------------------------------------ */
 
 static void reap_fire(struct us_stack *s, struct us_timer *t) {
-  struct us_dns_client *c = container_of(t, struct us_dns_client, reap_timer);
+  struct us_dns_client *c = dns_container_of(t, struct us_dns_client, reap_timer);
   (void)s;
   while (c->reap) {
     struct dns_sock *ds = c->reap;
@@ -245,9 +98,6 @@ static void xfer_release_socks(struct dns_xfer *x) {
 
 static int query_next(struct us_dns_query *q);
 static int candidate_start(struct us_dns_query *q);
-static void answer_input(struct dns_sock *ds, uint32_t src_ip, uint16_t src_port,
-                         const uint8_t *msg, size_t len);
-
 static void query_unlink(struct us_dns_query *q) {
   struct us_dns_client *c = q->c;
   if (q->prev) q->prev->next = q->next; else c->qhead = q->next;
@@ -259,6 +109,7 @@ static void query_stop_xfers(struct us_dns_query *q) {
   for (int t = 0; t < 2; t++) {
     us_timer_cancel(q->c->s, &q->x[t].timer);
     xfer_release_socks(&q->x[t]);
+    dns_tcp_stop(&q->x[t], 0);
   }
 }
 
@@ -291,6 +142,7 @@ static void query_finish(struct us_dns_query *q, int status) {
   r.from_cache = from_cache && status != US_DNS_BADNAME && status != US_DNS_NOMEM;
   r.elapsed = c->s->now - q->start;
   q->in_cb = 1;
+  US_EVENT(c->s, us_ev_dns_result(c->s, &r));
   q->cb(q->user, &r);
   us_free(q);
 }
@@ -343,6 +195,7 @@ static void xfer_send(struct dns_xfer *x) {
     return;
   }
   us_count(s, US_CNT_DNS_QUERY_TX);
+  US_EVENT(s, us_ev_dns_query(s, q->cand[q->icand], q->cand_len[q->icand], x->qtype, ds->id, x->tries));
 }
 
 /* The outcome of the current candidate across its transfers. */
@@ -355,12 +208,13 @@ static int candidate_outcome(const struct us_dns_query *q) {
 
 /* A transfer is over. If it was the candidate's last, decide what next.
  * Returns 1 if the query finished (and is freed). */
-static int xfer_done(struct dns_xfer *x, int outcome) {
+int dns_xfer_done(struct dns_xfer *x, int outcome) {
   struct us_dns_query *q = x->q;
   x->state = XF_DONE;
   x->outcome = (uint8_t)outcome;
   us_timer_cancel(q->c->s, &x->timer);
   xfer_release_socks(x);
+  dns_tcp_stop(x, 1);
   for (int t = 0; t < 2; t++)
     if (q->x[t].state != XF_DONE) return 0;
   return query_next(q);
@@ -391,14 +245,18 @@ static int query_next(struct us_dns_query *q) {
 }
 
 static void xfer_timeout(struct us_stack *s, struct us_timer *t) {
-  struct dns_xfer *x = container_of(t, struct dns_xfer, timer);
+  struct dns_xfer *x = dns_container_of(t, struct dns_xfer, timer);
+  if (x->tcp) { /* TCP after TC took too long */
+    dns_tcp_timeout(x);
+    return;
+  }
   if (x->tries < x->q->c->attempts) {
     us_count(s, US_CNT_DNS_RETRY);
     xfer_send(x);
     return;
   }
   us_count(s, US_CNT_DNS_TIMEOUT);
-  xfer_done(x, OUT_TIMEOUT);
+  dns_xfer_done(x, OUT_TIMEOUT);
 }
 
 /* Start the transfers for the current candidate; cached answers complete at
@@ -418,18 +276,13 @@ static int candidate_start(struct us_dns_query *q) {
   for (int t = 0; t < 2; t++) {
     struct dns_xfer *x = &q->x[t];
     if (x->state == XF_DONE) continue;
-    struct dns_cache_entry *e = cache_find(c, name, name_len, x->qtype);
-    if (e) {
-      us_count(c->s, US_CNT_DNS_CACHE_HIT);
-      x->ex = e->ex;
-      /* What is left of the TTL, rounded up so it never shows 0 early. */
-      x->ex.ttl = (uint32_t)((e->expires - c->s->now + US_SEC(1) - 1) / US_SEC(1));
+    int outcome;
+    if (dns_cache_get(c->s, &c->cache, name, name_len, x->qtype, &outcome, &x->ex)) {
       x->from_cache = 1;
       x->state = XF_DONE;
-      x->outcome = e->outcome;
+      x->outcome = (uint8_t)outcome;
       continue;
     }
-    if (c->cache_cap > 0) us_count(c->s, US_CNT_DNS_CACHE_MISS);
     x->state = XF_WAIT;
     xfer_send(x);
   }
@@ -520,17 +373,8 @@ void us_dns_cancel(struct us_dns_query *q) {
 
 /* --- Answers ------------------------------------------------------------ */
 
-/* Truncated answer (TC). The complete fix is to ask again over TCP
- * (RFC 7766); that needs an in-stack TCP socket API, which the TCP module
- * does not offer yet. HOOK: when it does, open a connection to the server
- * here, send the same question with a 2-byte length prefix, feed the reply
- * to answer_input's checks with lenient = 0 and return 1 (answer pending).
- * Until then return 0: the caller uses the complete records of the
- * truncated answer and does not cache it. */
-static int dns_xfer_truncated(struct dns_xfer *x) {
-  (void)x;
-  return 0;
-}
+static void answer_input(struct dns_sock *ds, uint32_t src_ip, uint16_t src_port,
+                         const uint8_t *msg, size_t len);
 
 static void dns_sock_datagram(void *user, struct udp_sock *u, uint32_t src_ip,
                               uint16_t src_port, const uint8_t *data, size_t len) {
@@ -555,7 +399,7 @@ static void dns_sock_error(void *user, struct udp_sock *u, int err, uint32_t dst
   struct dns_xfer *x = ds->x;
   (void)u; (void)dst_ip; (void)dst_port;
   us_count(ds->c->s, US_CNT_DNS_ICMP_ERR);
-  if (!x || x->socks != ds || err != ECONNREFUSED) return;
+  if (!x || x->socks != ds || x->tcp || err != ECONNREFUSED) return;
   us_timer_arm(ds->c->s, &x->timer, ds->c->s->now);
 }
 
@@ -564,83 +408,79 @@ static const struct udp_sock_ops dns_sock_ops = {
     .on_error = dns_sock_error,
 };
 
-/* Every check an answer must pass before it is believed; failures are
- * counted and the datagram dropped, and the transfer keeps waiting (a forged
- * datagram must not end a query). */
-static void answer_input(struct dns_sock *ds, uint32_t src_ip, uint16_t src_port,
-                         const uint8_t *msg, size_t len) {
-  struct dns_xfer *x = ds->x;
+/* A reply for this transfer's question, with this ID? Mismatches are
+ * counted and dropped, and the transfer keeps waiting: a forged or stray
+ * datagram must not end a query. */
+int dns_answer_check(struct dns_xfer *x, uint16_t id, const uint8_t *msg, size_t len,
+                     struct dns_header *h, size_t *off) {
   struct us_dns_query *q = x->q;
-  struct us_dns_client *c = ds->c;
-  struct us_stack *s = c->s;
-  const uint8_t *qname = q->cand[q->icand];
-  size_t qname_len = q->cand_len[q->icand], off = DNS_HDR_LEN;
-  struct dns_header h;
+  struct us_stack *s = q->c->s;
   struct dns_question qq;
   int err;
-
-  if (src_ip != c->server || src_port != c->port) {
-    us_count(s, US_CNT_DNS_BAD_SOURCE);
-    return;
-  }
-  if (dns_read_header(msg, len, &h)) {
+  if (dns_read_header(msg, len, h)) {
     us_count(s, US_CNT_DNS_BAD_SHORT);
-    return;
+    return DNS_ANS_DROP;
   }
-  if (!(h.flags & DNS_F_QR) || DNS_OPCODE(h.flags) != 0) {
+  if (!(h->flags & DNS_F_QR) || DNS_OPCODE(h->flags) != 0) {
     us_count(s, US_CNT_DNS_BAD_NOT_RESPONSE);
-    return;
+    return DNS_ANS_DROP;
   }
-  if (h.id != ds->id) {
+  if (h->id != id) {
     us_count(s, US_CNT_DNS_BAD_ID);
-    return;
+    return DNS_ANS_DROP;
   }
-  int rcode = DNS_RCODE(h.flags);
-  if (h.qdcount == 0 && rcode == DNS_RCODE_FORMERR) { /* servers may drop the question */
-    us_count(s, US_CNT_DNS_REFUSED);
-    xfer_done(x, OUT_FAIL);
-    return;
-  }
-  if (h.qdcount != 1) {
+  /* Servers may leave the question out of a FORMERR. */
+  if (h->qdcount == 0 && DNS_RCODE(h->flags) == DNS_RCODE_FORMERR) return DNS_ANS_FORMERR;
+  if (h->qdcount != 1) {
     us_count(s, US_CNT_DNS_BAD_QUESTION);
-    return;
+    return DNS_ANS_DROP;
   }
-  if ((err = dns_read_question(msg, len, &off, &qq))) {
-    us_count(s, err_counter(err));
-    return;
+  *off = DNS_HDR_LEN;
+  if ((err = dns_read_question(msg, len, off, &qq))) {
+    us_count(s, dns_err_counter(err));
+    return DNS_ANS_DROP;
   }
   if (qq.type != x->qtype || qq.qclass != DNS_CLASS_IN ||
-      !dns_name_eq(qq.name, qq.name_len, qname, qname_len)) {
+      !dns_name_eq(qq.name, qq.name_len, q->cand[q->icand], q->cand_len[q->icand])) {
     us_count(s, US_CNT_DNS_BAD_QUESTION);
-    return;
+    return DNS_ANS_DROP;
   }
-  int tc = (h.flags & DNS_F_TC) != 0;
-  if (tc) {
-    us_count(s, US_CNT_DNS_TRUNCATED);
-    if (dns_xfer_truncated(x)) return;
-  } else if ((err = dns_validate(msg, len))) {
-    us_count(s, err_counter(err));
-    return;
+  return DNS_ANS_OK;
+}
+
+int dns_answer_accept(struct dns_xfer *x, const uint8_t *msg, size_t len,
+                      const struct dns_header *h, size_t off, int lenient) {
+  struct us_dns_query *q = x->q;
+  struct us_dns_client *c = q->c;
+  struct us_stack *s = c->s;
+  const uint8_t *qname = q->cand[q->icand];
+  size_t qname_len = q->cand_len[q->icand];
+  int rcode = DNS_RCODE(h->flags), err;
+
+  if (!lenient && (err = dns_validate(msg, len))) {
+    us_count(s, dns_err_counter(err));
+    return 0;
   }
+  US_EVENT(s, us_ev_dns_answer(s, qname, qname_len, x->qtype, rcode));
   if (rcode == DNS_RCODE_SERVFAIL) {
     us_count(s, US_CNT_DNS_SERVFAIL);
-    xfer_done(x, OUT_SERVFAIL);
-    return;
+    dns_xfer_done(x, OUT_SERVFAIL);
+    return 1;
   }
   if (rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN) {
     us_count(s, US_CNT_DNS_REFUSED);
-    xfer_done(x, OUT_FAIL);
-    return;
+    dns_xfer_done(x, OUT_FAIL);
+    return 1;
   }
-  err = dns_extract_answer(msg, len, off, &h, qname, qname_len, x->qtype, tc, &x->ex);
+  err = dns_extract_answer(msg, len, off, h, qname, qname_len, x->qtype, lenient, &x->ex);
   if (err == DNS_E_CNAME_LOOP) {
     us_count(s, US_CNT_DNS_CNAME_LOOP);
-    xfer_done(x, OUT_FAIL);
-    return;
+    dns_xfer_done(x, OUT_FAIL);
+    return 1;
   }
   if (err) {
-    us_count(s, err_counter(err));
-    return;
+    us_count(s, dns_err_counter(err));
+    return 0;
   }
   us_count(s, US_CNT_DNS_ANSWER_OK);
   int outcome = rcode == DNS_RCODE_NXDOMAIN ? OUT_NXDOMAIN : x->ex.naddrs ? OUT_OK : OUT_NODATA;
@@ -648,8 +488,40 @@ static void answer_input(struct dns_sock *ds, uint32_t src_ip, uint16_t src_port
     x->ex.naddrs = 0;
     us_count(s, US_CNT_DNS_NXDOMAIN);
   }
-  if (!tc) cache_store(c, qname, qname_len, x->qtype, outcome, &x->ex);
-  xfer_done(x, outcome);
+  if (!lenient) dns_cache_put(s, &c->cache, qname, qname_len, x->qtype, outcome, &x->ex);
+  dns_xfer_done(x, outcome);
+  return 1;
+}
+
+/* A datagram on one of the transfer's sockets. A truncated (TC) answer is
+ * asked again over TCP (dns_client_tcp.c); if that cannot start, its
+ * complete records are used and it is not cached. */
+static void answer_input(struct dns_sock *ds, uint32_t src_ip, uint16_t src_port,
+                         const uint8_t *msg, size_t len) {
+  struct dns_xfer *x = ds->x;
+  struct us_dns_client *c = ds->c;
+  struct dns_header h;
+  size_t off;
+
+  if (src_ip != c->server || src_port != c->port) {
+    us_count(c->s, US_CNT_DNS_BAD_SOURCE);
+    return;
+  }
+  int r = dns_answer_check(x, ds->id, msg, len, &h, &off);
+  if (r == DNS_ANS_DROP) return;
+  if (r == DNS_ANS_FORMERR) {
+    us_count(c->s, US_CNT_DNS_REFUSED);
+    dns_xfer_done(x, OUT_FAIL);
+    return;
+  }
+  if (h.flags & DNS_F_TC) {
+    if (x->tcp) return; /* already asking over TCP */
+    us_count(c->s, US_CNT_DNS_TRUNCATED);
+    if (dns_tcp_start(x, msg, len)) return;
+    dns_answer_accept(x, msg, len, &h, off, 1);
+    return;
+  }
+  dns_answer_accept(x, msg, len, &h, off, 0);
 }
 
 /* --- Client ------------------------------------------------------------- */
@@ -674,14 +546,10 @@ struct us_dns_client *us_dns_client_new(struct us_stack *s, const struct us_dns_
   c->attempts = cfg->attempts < 1 ? 1
                 : cfg->attempts > US_DNS_MAX_ATTEMPTS ? US_DNS_MAX_ATTEMPTS
                                                       : cfg->attempts;
-  c->max_ttl = cfg->max_ttl ? cfg->max_ttl : 86400;
-  c->cache_cap = cfg->cache_entries > 0 ? cfg->cache_entries : 0;
-  if (c->cache_cap) {
-    c->cache = us_calloc((size_t)c->cache_cap, sizeof *c->cache);
-    if (!c->cache) {
-      us_free(c);
-      return NULL;
-    }
+  c->no_tcp = cfg->no_tcp;
+  if (dns_cache_init(&c->cache, cfg->cache_entries, cfg->max_ttl ? cfg->max_ttl : 86400)) {
+    us_free(c);
+    return NULL;
   }
   us_timer_init(&c->reap_timer, reap_fire);
   return c;
@@ -692,8 +560,7 @@ void us_dns_client_free(struct us_dns_client *c) {
   while (c->qhead) us_dns_cancel(c->qhead);
   us_timer_cancel(c->s, &c->reap_timer);
   reap_fire(c->s, &c->reap_timer);
-  us_dns_cache_flush(c);
-  us_free(c->cache);
+  dns_cache_free(&c->cache);
   us_free(c);
 }
 

@@ -10,12 +10,12 @@
  * the same question (name, type, class). Every rejected datagram is counted
  * by its reason (US_CNT_DNS_* in counters.h).
  *
+ * A truncated answer (TC) is asked again over TCP (RFC 7766) on the stack's
+ * own TCP; if that fails or times out, the complete records of the
+ * truncated answer are used (as musl does) and not cached.
+ *
  * Not done here: /etc/hosts (shim/hosts_file.h) and numeric addresses are
- * answered by the caller before it asks the client. Answers with the TC bit
- * are meant to be retried over TCP; until the stack has a TCP socket API
- * for in-stack users, the client uses the complete records of the truncated
- * answer (as musl does) and counts US_CNT_DNS_TRUNCATED. See
- * dns_xfer_truncated() in dns_client.c. */
+ * answered by the caller before it asks the client. */
 #ifndef USTACK_DNS_CLIENT_H
 #define USTACK_DNS_CLIENT_H
 
@@ -38,6 +38,7 @@ struct us_dns_config {
   int attempts;           /* tries per question, 1..US_DNS_MAX_ATTEMPTS */
   int cache_entries;      /* bound on cached (name, type) answers; 0 = no cache */
   uint32_t max_ttl;       /* seconds; longer TTLs are cut to this */
+  int no_tcp;             /* 1: never ask over TCP after a truncated answer */
 };
 
 /* glibc's defaults: ndots 1, timeout 5 s, attempts 2; 256 cache entries,
@@ -84,7 +85,10 @@ void us_dns_client_free(struct us_dns_client *c);
 /* Resolve name. The callback runs exactly once, unless the query is
  * cancelled. If the answer is known at once (cache, invalid name, no
  * memory) the callback runs before this returns and NULL is returned;
- * otherwise the handle, valid until the callback has run. */
+ * otherwise the handle, valid until the callback has run. Timeouts and
+ * the reported time start from the stack's clock as of its last input or
+ * advance call: a host that has been idle calls us_stack_advance(s, now)
+ * first. */
 struct us_dns_query *us_dns_query(struct us_dns_client *c, const char *name, int want,
                                   us_dns_cb cb, void *user);
 /* Forget a query: no callback. Harmless from inside its own callback. */

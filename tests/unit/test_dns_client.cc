@@ -702,19 +702,87 @@ TEST(DnsClient, CancelMeansNoCallback) {
   EXPECT_EQ(0u, r.cnt(US_CNT_DNS_ANSWER_OK));
 }
 
-TEST(DnsClient, TruncatedAnswerUsedUntilTcpExists) {
+DnsMsg TruncatedReply(const SentQuery &q) {
+  DnsMsg m = Rig::reply(q, 3, 0, 0, DNS_F_TC);
+  m.a("big.test", 60, 198, 18, 1, 1).a("big.test", 60, 198, 18, 1, 2);
+  m.name("big.test").u16(1);  // cut inside the third record
+  return m;
+}
+
+// TCP frames (SYNs) the stack sent to the server's port 53.
+int TcpSynsToDns(Rig &r) {
+  int n = 0;
+  for (auto &f : r.one.cap.sent) {
+    if (f.size() < 14 + 20 + 20 || get16(f.data() + 12) != 0x0800 || f[14 + 9] != 6) continue;
+    size_t ihl = (f[14] & 15) * 4;
+    const uint8_t *t = f.data() + 14 + ihl;
+    if (get16(t + 2) == 53 && (t[13] & 0x02)) n++;
+  }
+  return n;
+}
+
+TEST(DnsClient, TruncatedAnswerAsksOverTcpThenFallsBack) {
   Rig r;
   r.query("big.test.");
   auto qs = r.take();
-  DnsMsg m = Rig::reply(qs[0], 3, 0, 0, DNS_F_TC);
-  m.a("big.test", 60, 198, 18, 1, 1).a("big.test", 60, 198, 18, 1, 2);
-  m.name("big.test").u16(1);  // cut inside the third record
-  r.answer(qs[0], m);
+  r.answer(qs[0], TruncatedReply(qs[0]));
+  EXPECT_EQ(1u, r.cnt(US_CNT_DNS_TRUNCATED));
+  EXPECT_EQ(1u, r.cnt(US_CNT_DNS_TCP));
+  EXPECT_EQ(1, TcpSynsToDns(r));
+  EXPECT_TRUE(r.results.empty());
+  // A second truncated copy does not start a second connection.
+  r.answer(qs[0], TruncatedReply(qs[0]));
+  EXPECT_EQ(1u, r.cnt(US_CNT_DNS_TCP));
+  // Nobody answers the SYN: after one try's timeout, the UDP records serve.
+  r.advance(US_MS(999));
+  EXPECT_TRUE(r.results.empty());
+  r.advance(US_MS(1));
   ASSERT_EQ(1u, r.results.size());
   EXPECT_EQ(US_DNS_OK, r.results[0].status);
   EXPECT_EQ(2u, r.results[0].addrs.size());
-  EXPECT_EQ(1u, r.cnt(US_CNT_DNS_TRUNCATED));
+  EXPECT_EQ(1u, r.cnt(US_CNT_DNS_TCP_FAIL));
   EXPECT_EQ(0u, us_dns_cache_count(r.c));  // a partial answer is not cached
+}
+
+TEST(DnsClient, TruncatedAnswerUsedAsIsWithoutTcp) {
+  Rig r([](us_dns_config *c) { c->no_tcp = 1; });
+  r.query("big.test.");
+  auto qs = r.take();
+  r.answer(qs[0], TruncatedReply(qs[0]));
+  ASSERT_EQ(1u, r.results.size());
+  EXPECT_EQ(US_DNS_OK, r.results[0].status);
+  EXPECT_EQ(2u, r.results[0].addrs.size());
+  EXPECT_EQ(0, TcpSynsToDns(r));
+  EXPECT_EQ(0u, us_dns_cache_count(r.c));
+}
+
+TEST(DnsClient, TcpRefusedFallsBackAtOnce) {
+  Rig r;
+  r.query("big.test.");
+  auto qs = r.take();
+  r.answer(qs[0], TruncatedReply(qs[0]));
+  ASSERT_EQ(1, TcpSynsToDns(r));
+  // RST for the SYN: find it and answer with RST+ACK.
+  for (auto &f : r.one.cap.sent) {
+    if (f.size() < 54 || get16(f.data() + 12) != 0x0800 || f[23] != 6) continue;
+    const uint8_t *t = f.data() + 34;
+    if (!(t[13] & 0x02)) continue;
+    Bytes rst(20);
+    put16(rst, 0, 53);
+    put16(rst, 2, get16(t));
+    put32(rst, 8, get32(t + 4) + 1);
+    rst[12] = 5 << 4;
+    rst[13] = 0x14;  // RST ACK
+    uint16_t cs = csum(rst.data(), rst.size(), us_csum_pseudo(kIpPeer, kIpUs, 6, 20));
+    put16(rst, 16, cs);
+    r.one.input(eth(kMacA, kMacPeer, 0x0800, ipv4(kIpPeer, kIpUs, 6, rst)));
+    break;
+  }
+  r.advance(0);
+  ASSERT_EQ(1u, r.results.size());
+  EXPECT_EQ(US_DNS_OK, r.results[0].status);
+  EXPECT_EQ(2u, r.results[0].addrs.size());
+  EXPECT_EQ(1u, r.cnt(US_CNT_DNS_TCP_FAIL));
 }
 
 // The callback may start a new query and cancel its own (ignored).

@@ -10,6 +10,7 @@
 extern "C" {
 #include "stack/dns_client.h"
 #include "stack/dns_wire.h"
+#include "stack/tcp_sock.h"
 #include "stack/udp.h"
 }
 
@@ -26,7 +27,10 @@ struct Responder {
   us_stack *s;
   udp_sock *u = nullptr;
   std::map<std::string, uint32_t> zone;  // lower-case name -> IPv4 (host order)
-  int questions = 0;
+  std::map<std::string, int> big;        // name -> A records, only complete over TCP
+  int questions = 0, tcp_questions = 0;
+  us_tcp_sock *listener = nullptr;
+  std::vector<us_tcp_sock *> conns;
 
   explicit Responder(us_stack *st) : s(st) {
     static const udp_sock_ops ops = {on_dgram, nullptr};
@@ -35,30 +39,78 @@ struct Responder {
   }
   ~Responder() {
     if (u) us_udp_close(u);
+    for (auto *c : conns) us_tcp_abort(c);
+    if (listener) us_tcp_close(listener);
+  }
+
+  // Answer over TCP too: one question per connection, length-prefixed.
+  void listen_tcp() {
+    listener = us_tcp_socket(s, on_tcp, this);
+    ASSERT_EQ(0, us_tcp_bind(listener, 0, DNS_PORT));
+    ASSERT_EQ(0, us_tcp_listen(listener, 8));
+  }
+  static void on_tcp(void *user, us_tcp_sock *t, uint32_t ev, int) {
+    auto *r = static_cast<Responder *>(user);
+    if (ev & US_TCP_EV_ACCEPT) {
+      int err;
+      while (us_tcp_sock *c = us_tcp_accept(t, &err)) r->conns.push_back(c);
+    }
+    if (t == r->listener || !(ev & US_TCP_EV_READABLE)) return;
+    uint8_t buf[600];
+    size_t have = us_tcp_readable(t);
+    if (have < 2) return;
+    ssize_t n = us_tcp_recv(t, buf, sizeof buf);
+    if (n < 2 || size_t(n) != 2 + (size_t(buf[0]) << 8 | buf[1])) return;
+    r->tcp_questions++;
+    uint8_t out[4096];
+    size_t len = r->answer(buf + 2, size_t(n) - 2, out + 2, sizeof out - 2, true);
+    out[0] = uint8_t(len >> 8);
+    out[1] = uint8_t(len);
+    EXPECT_EQ(ssize_t(len + 2), us_tcp_send(t, out, len + 2));
   }
 
   static void on_dgram(void *user, udp_sock *u, uint32_t ip, uint16_t port, const uint8_t *d,
                        size_t n) {
     auto *r = static_cast<Responder *>(user);
+    uint8_t out[DNS_UDP_MAX];
+    size_t len = r->answer(d, n, out, sizeof out, false);
+    if (len) us_udp_sendto(u, ip, port, out, len);
+  }
+
+  // The reply to query q (0 if q is not a query); over UDP a "big" name
+  // gets an empty answer with TC set, as a server does when it would not fit.
+  size_t answer(const uint8_t *d, size_t n, uint8_t *out, size_t cap, bool tcp) {
     dns_header h;
     dns_question q;
     size_t off = DNS_HDR_LEN;
-    if (dns_read_header(d, n, &h) || h.qdcount != 1 || dns_read_question(d, n, &off, &q)) return;
-    r->questions++;
+    if (dns_read_header(d, n, &h) || h.qdcount != 1 || dns_read_question(d, n, &off, &q)) return 0;
+    questions++;
     char text[DNS_TEXT_MAX];
-    if (dns_name_to_text(q.name, q.name_len, text, sizeof text)) return;
+    if (dns_name_to_text(q.name, q.name_len, text, sizeof text)) return 0;
     std::string name(text);
     for (auto &ch : name) ch = char(tolower(ch));
-    auto it = r->zone.find(name);
+    auto it = zone.find(name);
+    auto bit = big.find(name);
 
-    uint8_t out[DNS_UDP_MAX];
     dns_builder b;
-    dns_b_init(&b, out, sizeof out);
+    dns_b_init(&b, out, cap);
     dns_header rh = {};
     rh.id = h.id;
     rh.flags = DNS_F_QR | DNS_F_AA | (h.flags & DNS_F_RD) | DNS_F_RA;
     rh.qdcount = 1;
-    bool found = it != r->zone.end();
+    if (bit != big.end()) {
+      if (!tcp) rh.flags |= DNS_F_TC;
+      rh.ancount = tcp ? uint16_t(bit->second) : 0;
+      dns_b_header(&b, &rh);
+      dns_b_question(&b, q.name, q.name_len, q.type, q.qclass);
+      for (int i = 0; i < rh.ancount; i++) {
+        uint8_t a[4] = {198, 18, 2, uint8_t(i)};
+        dns_b_rr(&b, q.name, q.name_len, DNS_TYPE_A, DNS_CLASS_IN, 60, a, 4);
+      }
+      EXPECT_EQ(DNS_OK, b.err);
+      return b.len;
+    }
+    bool found = it != zone.end();
     if (!found) rh.flags |= DNS_RCODE_NXDOMAIN;
     rh.ancount = found && q.type == DNS_TYPE_A ? 1 : 0;
     rh.nscount = rh.ancount ? 0 : 1;
@@ -69,18 +121,18 @@ struct Responder {
                       uint8_t(it->second >> 8), uint8_t(it->second)};
       dns_b_rr(&b, q.name, q.name_len, DNS_TYPE_A, DNS_CLASS_IN, 60, a, 4);
     } else {
-      uint8_t zone[DNS_NAME_MAX], rd[2 * DNS_NAME_MAX + 20];
+      uint8_t zn[DNS_NAME_MAX], rd[2 * DNS_NAME_MAX + 20];
       size_t zl;
-      EXPECT_EQ(DNS_OK, dns_name_from_text("test", zone, &zl));
+      EXPECT_EQ(DNS_OK, dns_name_from_text("test", zn, &zl));
       dns_builder sb;
       dns_b_init(&sb, rd, sizeof rd);
-      dns_b_name(&sb, zone, zl);
-      dns_b_name(&sb, zone, zl);
+      dns_b_name(&sb, zn, zl);
+      dns_b_name(&sb, zn, zl);
       for (uint32_t v : {1u, 3600u, 600u, 86400u, 30u}) dns_b_u32(&sb, v);
-      dns_b_rr(&b, zone, zl, DNS_TYPE_SOA, DNS_CLASS_IN, 300, rd, uint16_t(sb.len));
+      dns_b_rr(&b, zn, zl, DNS_TYPE_SOA, DNS_CLASS_IN, 300, rd, uint16_t(sb.len));
     }
-    ASSERT_EQ(DNS_OK, b.err);
-    us_udp_sendto(u, ip, port, out, b.len);
+    EXPECT_EQ(DNS_OK, b.err);
+    return b.len;
   }
 };
 
@@ -192,6 +244,31 @@ TEST(DnsTwoStack, ClosedServerPortAnsweredByIcmp) {
   EXPECT_EQ(US_DNS_AGAIN, o.status);
   EXPECT_EQ(3u, t.counter(0, US_CNT_DNS_ICMP_ERR));
   EXPECT_LT(o.elapsed, US_MS(50));  // no waiting for timeouts
+  us_dns_client_free(c);
+}
+
+TEST(DnsTwoStack, TruncatedAnswerRetriedOverTcp) {
+  TwoStack t;
+  Responder srv(t.b);
+  srv.listen_tcp();
+  srv.big["big.ustack.test"] = 30;  // 30 A records: 526 bytes, more than UDP's 512
+  us_dns_client *c = MakeClient(t.a, 2, 16);
+  Outcome o;
+  us_stack_advance(t.a, t.now);
+  us_dns_query(c, "big.ustack.test", US_DNS_WANT_A, OnResult, &o);
+  ASSERT_TRUE(t.run_until([&] { return o.done; }, t.now + US_SEC(5)));
+  EXPECT_EQ(US_DNS_OK, o.status);
+  ASSERT_EQ(30u, o.addrs.size());
+  for (size_t i = 0; i < o.addrs.size(); i++) EXPECT_EQ(uint8_t(i), o.addrs[i].addr[3]);
+  EXPECT_EQ(1, srv.tcp_questions);
+  EXPECT_EQ(1u, t.counter(0, US_CNT_DNS_TRUNCATED));
+  EXPECT_EQ(1u, t.counter(0, US_CNT_DNS_TCP));
+  EXPECT_EQ(0u, t.counter(0, US_CNT_DNS_TCP_FAIL));
+  EXPECT_LT(o.elapsed, US_MS(20));
+  // The full answer came over TCP, so it is cached.
+  EXPECT_EQ(1u, us_dns_cache_count(c));
+  // The connection is closed properly afterwards.
+  t.run_for(US_SEC(2));
   us_dns_client_free(c);
 }
 
