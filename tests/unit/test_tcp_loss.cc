@@ -45,8 +45,12 @@ void transfer(const LossCase &lc, uint64_t bytes, us_time_t limit, uint64_t seed
     EXPECT_GT(ia.tcpi_total_retrans, 0u);
     EXPECT_GT(p.t.wire_stats(0).lost, 0u);
   }
-  if (lc.reorder > 0) EXPECT_GT(p.t.wire_stats(0).reordered, 0u);
-  if (lc.dup > 0) EXPECT_GT(p.t.wire_stats(0).duplicated, 0u);
+  if (lc.reorder > 0) {
+    EXPECT_GT(p.t.wire_stats(0).reordered, 0u);
+  }
+  if (lc.dup > 0) {
+    EXPECT_GT(p.t.wire_stats(0).duplicated, 0u);
+  }
   printf("  %.1f s virtual, %u retrans, %llu rto, %llu recoveries, %llu frames, cwnd %u\n",
          (p.t.now - start) / 1e6, ia.tcpi_total_retrans,
          (unsigned long long)p.t.counter(0, US_CNT_TCP_RTO),

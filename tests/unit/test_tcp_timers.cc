@@ -114,13 +114,11 @@ TEST(TcpTimers, ZeroWindowStallAndRecovery) {
   Flow f(p.cli.s, p.srv.s, 1 << 20, 5);
   // Sender pushes, receiver does not read: the window closes.
   ASSERT_TRUE(p.t.run_until([&] {
-    size_t n = 0;
     while (f.sent < f.total) {
       for (size_t i = 0; i < f.buf.size(); i++) f.buf[i] = pattern(f.sent + i, 5);
       ssize_t r = us_tcp_send(p.cli.s, f.buf.data(), f.buf.size());
       if (r <= 0) break;
       f.sent += r;
-      n += r;
     }
     us_tcp_info i;
     us_tcp_get_info(p.cli.s, &i);
