@@ -44,10 +44,13 @@ static void conn_established(struct us_tcp_sock *c, const struct tcp_seg *seg) {
   c->syn_retries = 0;
   c->backoff = 0;
   c->retransmits = 0;
-  if (c->srtt_us) tcp_rtt_sample(c, c->srtt_us); /* keep rto consistent */
+  if (c->srtt_us) tcp_set_rto(c); /* the SYN's sample, no backoff */
   else c->rto = TCP_RTO_INIT;
   us_count(c->s, US_CNT_TCP_ESTABLISHED);
   tcp_set_state(c, US_TCP_ESTABLISHED);
+  /* A close or shutdown(SHUT_WR) during SYN-RECEIVED waited for this
+   * (RFC 9293 3.10.4): now the FIN may go. */
+  if (c->fin_queued) tcp_set_state(c, US_TCP_FIN_WAIT1);
   tcp_rearm_keepalive(c);
 }
 
@@ -536,6 +539,7 @@ void tcp_input(struct us_stack *s, const struct ipv4_rx *ip, const uint8_t *p, s
   int rc = tcp_parse(p, len, &seg);
   if (rc) { us_count(s, (enum us_counter)rc); return; }
   if (seg.opt.bad) count_opts(s, &seg.opt);
+  US_EVENT(s, us_ev_tcp_rx(s, ip, &seg));
   if ((seg.flags & (TCP_SYN | TCP_FIN)) == (TCP_SYN | TCP_FIN) ||
       (seg.flags & (TCP_SYN | TCP_RST)) == (TCP_SYN | TCP_RST) || seg.sport == 0 ||
       seg.dport == 0) {
@@ -559,6 +563,7 @@ void tcp_input(struct us_stack *s, const struct ipv4_rx *ip, const uint8_t *p, s
   }
   if (c) {
     tcp_conn_input(c, ip, &seg);
+    US_EVENT(s, us_ev_tcp_sample(c));
   } else {
     struct us_tcp_sock *l = tcp_lookup_listener(t, ip->dst, seg.dport);
     if (l) tcp_listen_input(l, ip, &seg);

@@ -122,6 +122,7 @@ int us_tcp_connect(struct us_tcp_sock *c, uint32_t ip, uint16_t port) {
   c->ts_offset = (uint32_t)tcp_siphash4(&t->key, c->lip, c->rip,
                                         (uint64_t)c->lport << 16 | c->rport, 2);
   c->rto = TCP_RTO_INIT;
+  US_EVENT(s, us_ev_tcp_state(c, US_TCP_CLOSE, US_TCP_SYN_SENT));
   c->state = US_TCP_SYN_SENT;
   c->rtx_start = s->now;
   c->last_rx = s->now;
@@ -248,7 +249,10 @@ int us_tcp_shutdown(struct us_tcp_sock *c, int how) {
     case US_TCP_SYN_SENT:
       tcp_done(c);
       break;
-    case US_TCP_ESTABLISHED: case US_TCP_SYN_RECV:
+    case US_TCP_SYN_RECV:
+      tcp_sendq_fin(c); /* sent once the handshake completes */
+      break;
+    case US_TCP_ESTABLISHED:
       tcp_sendq_fin(c);
       tcp_set_state(c, US_TCP_FIN_WAIT1);
       tcp_output(c);
@@ -294,7 +298,9 @@ void us_tcp_close(struct us_tcp_sock *c) {
       tcp_done(c);
       break;
     }
-    if (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_SYN_RECV) {
+    if (c->state == US_TCP_SYN_RECV) {
+      tcp_sendq_fin(c); /* FIN-WAIT-1 once the handshake completes */
+    } else if (c->state == US_TCP_ESTABLISHED) {
       tcp_sendq_fin(c);
       tcp_set_state(c, US_TCP_FIN_WAIT1);
     } else if (c->state == US_TCP_CLOSE_WAIT) {

@@ -182,3 +182,78 @@ TEST(TcpConn, SimultaneousOpen) {
   us_tcp_close(x.s);
   us_tcp_close(y.s);
 }
+
+TEST(TcpConn, CloseRightAfterWriteDeliversEverything) {
+  Pair p;
+  p.connect();
+  // The application writes 1 MB and closes at once: the stack owns the
+  // rest (data, FIN, TIME_WAIT) without it.
+  std::vector<uint8_t> b(1 << 20);
+  for (size_t i = 0; i < b.size(); i++) b[i] = pattern(i, 4);
+  ASSERT_EQ((ssize_t)b.size(), us_tcp_send(p.cli.s, b.data(), b.size()));
+  us_tcp_close(p.cli.s);
+  p.cli.s = nullptr;
+  Flow f(nullptr, p.srv.s, b.size(), 4);
+  f.sent = f.total;
+  ASSERT_TRUE(p.t.run_until([&] { f.pump(); return f.done() && us_tcp_eof(p.srv.s); },
+                            p.t.now + US_SEC(10)));
+  EXPECT_FALSE(f.bad);
+  us_tcp_close(p.srv.s);
+  p.srv.s = nullptr;
+  p.t.run_for(US_SEC(1));
+  EXPECT_EQ(1u, us_tcp_conn_count(p.t.a));  // TIME_WAIT
+  p.t.run_for(US_SEC(60));
+  EXPECT_EQ(0u, us_tcp_conn_count(p.t.a));
+}
+
+TEST(TcpConn, FinWait1StraightToTimeWait) {
+  Pair p;
+  p.connect();
+  p.blackhole(0);  // the client's FIN never reaches B
+  us_tcp_shutdown(p.cli.s, 1);
+  p.t.run_for(US_MS(1));
+  ASSERT_EQ(US_TCP_FIN_WAIT1, us_tcp_state(p.cli.s));
+  p.cli.states.clear();
+  // One segment that ACKs our FIN and carries the peer's FIN.
+  p.inject(0, p.port, p.cli_port(), p.last_ack(0), p.next_seq(0), TCP_FIN | TCP_ACK, 8192);
+  p.t.run_for(US_MS(1));
+  EXPECT_EQ(std::vector<int>({US_TCP_TIME_WAIT}), p.cli.states);
+}
+
+TEST(TcpConn, CloseDuringSynReceivedSendsFinAfterHandshake) {
+  Pair p;
+  Sock x, y;
+  x.s = us_tcp_socket(p.t.a, on_event, &x);
+  y.s = us_tcp_socket(p.t.b, on_event, &y);
+  ASSERT_EQ(0, us_tcp_bind(x.s, 0, 5000));
+  ASSERT_EQ(0, us_tcp_bind(y.s, 0, 6000));
+  ASSERT_EQ(-EINPROGRESS, us_tcp_connect(x.s, TwoStack::kIpB, 6000));
+  ASSERT_EQ(-EINPROGRESS, us_tcp_connect(y.s, TwoStack::kIpA, 5000));
+  ASSERT_TRUE(p.t.run_until([&] { return us_tcp_state(x.s) == US_TCP_SYN_RECV; }, p.t.now + US_SEC(1)));
+  ASSERT_EQ(0, us_tcp_shutdown(x.s, 1));
+  ASSERT_TRUE(p.t.run_until([&] {
+    return us_tcp_state(x.s) == US_TCP_FIN_WAIT2 && us_tcp_state(y.s) == US_TCP_CLOSE_WAIT;
+  }, p.t.now + US_SEC(2))) << p.trace();
+  // ESTABLISHED and FIN_WAIT_1 were entered in one step: the application
+  // sees CONNECTED and the state after it (events are coalesced per step).
+  EXPECT_EQ(std::vector<int>({US_TCP_SYN_RECV, US_TCP_FIN_WAIT1, US_TCP_FIN_WAIT2}), x.states);
+  EXPECT_TRUE(x.ev & US_TCP_EV_CONNECTED);
+  us_tcp_close(x.s);
+  us_tcp_close(y.s);
+}
+
+TEST(TcpConn, CloseInSynSentAndListen) {
+  Pair p;
+  p.blackhole(0);
+  p.start_connect();
+  p.t.run_for(US_MS(10));
+  EXPECT_EQ(US_TCP_SYN_SENT, us_tcp_state(p.cli.s));
+  us_tcp_close(p.cli.s);
+  p.cli.s = nullptr;
+  p.listen();
+  us_tcp_close(p.lsn.s);
+  p.lsn.s = nullptr;
+  p.t.run_for(US_SEC(5));
+  EXPECT_EQ(0u, us_tcp_conn_count(p.t.a));
+  EXPECT_EQ(0u, us_tcp_conn_count(p.t.b));
+}
