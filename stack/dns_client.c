@@ -127,8 +127,11 @@ static void query_finish(struct us_dns_query *q, int status) {
   for (int t = 0; t < 2 && status == US_DNS_OK; t++) {
     struct dns_xfer *x = &q->x[t];
     if (x->outcome != OUT_OK) continue;
-    if (r.canon == q->name &&
-        dns_name_to_text(x->ex.canon, x->ex.canon_len, canon, sizeof canon) == DNS_OK)
+    /* The canonical name: the end of the CNAME chain, or for a reverse
+     * lookup the name the PTR record gives. */
+    const uint8_t *cn = x->ex.ptr_len ? x->ex.ptr : x->ex.canon;
+    size_t cn_len = x->ex.ptr_len ? x->ex.ptr_len : x->ex.canon_len;
+    if (r.canon == q->name && dns_name_to_text(cn, cn_len, canon, sizeof canon) == DNS_OK)
       r.canon = canon;
     memcpy(addrs + r.naddrs, x->ex.addrs, (size_t)x->ex.naddrs * sizeof addrs[0]);
     r.naddrs += (size_t)x->ex.naddrs;
@@ -304,6 +307,10 @@ static int build_candidates(struct us_dns_query *q) {
   size_t tmp_len, n = strlen(q->name);
   int dots = 0;
   if (dns_name_from_text(q->name, tmp, &tmp_len) != DNS_OK) return -1;
+  if (q->ptr) { /* in-addr.arpa / ip6.arpa: absolute, no search list */
+    add_candidate(q, q->name);
+    return 0;
+  }
   for (size_t i = 0; i < n; i++) dots += q->name[i] == '.';
   int absolute = n > 0 && q->name[n - 1] == '.';
   if (absolute || dots >= c->ndots) {
@@ -321,8 +328,9 @@ static int build_candidates(struct us_dns_query *q) {
   return 0;
 }
 
-struct us_dns_query *us_dns_query(struct us_dns_client *c, const char *name, int want,
-                                  us_dns_cb cb, void *user) {
+/* Start a lookup of name: A and/or AAAA (want), or PTR (ptr). */
+static struct us_dns_query *query_begin(struct us_dns_client *c, const char *name, int want,
+                                        int ptr, us_dns_cb cb, void *user) {
   struct us_dns_query *q = us_calloc(1, sizeof *q);
   if (!q) {
     struct us_dns_result r = {.status = US_DNS_NOMEM, .name = name, .canon = name};
@@ -333,11 +341,12 @@ struct us_dns_query *us_dns_query(struct us_dns_client *c, const char *name, int
   q->c = c;
   q->cb = cb;
   q->user = user;
-  q->want = want & US_DNS_WANT_BOTH;
+  q->want = ptr ? 1 : want & US_DNS_WANT_BOTH;
+  q->ptr = ptr;
   q->start = c->s->now;
   for (int t = 0; t < 2; t++) {
     q->x[t].q = q;
-    q->x[t].qtype = xfer_types[t];
+    q->x[t].qtype = ptr ? DNS_TYPE_PTR : xfer_types[t];
     q->x[t].state = XF_DONE;
     us_timer_init(&q->x[t].timer, xfer_timeout);
   }
@@ -360,6 +369,46 @@ struct us_dns_query *us_dns_query(struct us_dns_client *c, const char *name, int
     return NULL;
   }
   return candidate_start(q) ? NULL : q;
+}
+
+struct us_dns_query *us_dns_query(struct us_dns_client *c, const char *name, int want,
+                                  us_dns_cb cb, void *user) {
+  return query_begin(c, name, want, 0, cb, user);
+}
+
+/* "4.3.2.1.in-addr.arpa." or the 32 nibbles of ip6.arpa (RFC 3596 2.5),
+ * least significant first. */
+static int reverse_name(int family, const uint8_t *addr, char *out, size_t cap) {
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0;
+  if (family == 4) {
+    if (cap < 4 * 4 + sizeof "in-addr.arpa.") return -1;
+    for (int i = 3; i >= 0; i--) {
+      unsigned v = addr[i];
+      if (v >= 100) out[o++] = (char)('0' + v / 100);
+      if (v >= 10) out[o++] = (char)('0' + v / 10 % 10);
+      out[o++] = (char)('0' + v % 10);
+      out[o++] = '.';
+    }
+    memcpy(out + o, "in-addr.arpa.", sizeof "in-addr.arpa.");
+    return 0;
+  }
+  if (family != 6 || cap < 64 + sizeof "ip6.arpa.") return -1;
+  for (int i = 15; i >= 0; i--) {
+    out[o++] = hex[addr[i] & 15];
+    out[o++] = '.';
+    out[o++] = hex[addr[i] >> 4];
+    out[o++] = '.';
+  }
+  memcpy(out + o, "ip6.arpa.", sizeof "ip6.arpa.");
+  return 0;
+}
+
+struct us_dns_query *us_dns_reverse(struct us_dns_client *c, int family, const uint8_t *addr,
+                                    us_dns_cb cb, void *user) {
+  char name[DNS_TEXT_MAX];
+  if (reverse_name(family, addr, name, sizeof name) < 0) name[0] = 0; /* BADNAME */
+  return query_begin(c, name, 0, 1, cb, user);
 }
 
 void us_dns_cancel(struct us_dns_query *q) {
@@ -480,7 +529,9 @@ int dns_answer_accept(struct dns_xfer *x, const uint8_t *msg, size_t len,
     return 0;
   }
   us_count(s, US_CNT_DNS_ANSWER_OK);
-  int outcome = rcode == DNS_RCODE_NXDOMAIN ? OUT_NXDOMAIN : x->ex.naddrs ? OUT_OK : OUT_NODATA;
+  int outcome = rcode == DNS_RCODE_NXDOMAIN                ? OUT_NXDOMAIN
+                : x->ex.naddrs || x->ex.ptr_len ? OUT_OK
+                                                : OUT_NODATA;
   if (outcome == OUT_NXDOMAIN) {
     x->ex.naddrs = 0;
     us_count(s, US_CNT_DNS_NXDOMAIN);

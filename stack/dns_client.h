@@ -91,6 +91,12 @@ void us_dns_client_free(struct us_dns_client *c);
  * first. */
 struct us_dns_query *us_dns_query(struct us_dns_client *c, const char *name, int want,
                                   us_dns_cb cb, void *user);
+/* Reverse lookup, for getnameinfo: the PTR record of an address (family 4
+ * or 6, network byte order) under in-addr.arpa or ip6.arpa, following
+ * CNAMEs (RFC 2317 delegation). On US_DNS_OK, r->canon is the host name and
+ * there are no addresses. Same callback rules as us_dns_query. */
+struct us_dns_query *us_dns_reverse(struct us_dns_client *c, int family, const uint8_t *addr,
+                                    us_dns_cb cb, void *user);
 /* Forget a query: no callback. Harmless from inside its own callback. */
 void us_dns_cancel(struct us_dns_query *q);
 

@@ -73,7 +73,8 @@ struct us_dns_query {
   int first_outcome; /* its outcome, which glibc reports if all fail */
   int got_nodata, got_servfail;
   int in_cb;
-  struct dns_xfer x[2]; /* [0] A, [1] AAAA */
+  int ptr;              /* a reverse lookup: x[0] asks PTR */
+  struct dns_xfer x[2]; /* [0] A (or PTR), [1] AAAA */
 };
 
 struct dns_cache_entry;

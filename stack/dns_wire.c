@@ -180,7 +180,11 @@ static int chain_step(const uint8_t *msg, size_t len, size_t off, unsigned an, u
     if (rr.rclass != DNS_CLASS_IN ||
         !dns_name_eq(rr.name, rr.name_len, out->canon, out->canon_len))
       continue;
-    if (rr.type == qtype) {
+    if (rr.type == qtype && qtype == DNS_TYPE_PTR) {
+      if (!out->ptr_len && (err = dns_rr_name(msg, len, &rr, out->ptr, &out->ptr_len)))
+        return err;
+      out->ttl = min_u32(out->ttl, rr.ttl);
+    } else if (rr.type == qtype) {
       size_t alen = qtype == DNS_TYPE_A ? 4 : 16;
       if (rr.rdlen != alen) return DNS_E_RDATA;
       if (out->naddrs < US_DNS_MAX_ADDRS) {
@@ -238,15 +242,16 @@ int dns_extract_answer(const uint8_t *msg, size_t len, size_t off, const struct 
     uint32_t cname_ttl = 0;
     int r = chain_step(msg, len, off, an, qtype, out, next, &next_len, &cname_ttl);
     if (r < 0) return r;
-    if (out->naddrs || r == 0) break; /* addresses found, or the chain ends */
+    if (out->naddrs || out->ptr_len || r == 0) break; /* found, or the chain ends */
     if (hop >= US_DNS_MAX_CNAME) return DNS_E_CNAME_LOOP;
     out->ttl = min_u32(out->ttl, cname_ttl);
     memcpy(out->canon, next, next_len);
     out->canon_len = next_len;
   }
-  if (out->naddrs) {
+  if (out->naddrs || out->ptr_len) {
     char text[DNS_TEXT_MAX];
-    int err = dns_name_to_text(out->canon, out->canon_len, text, sizeof text);
+    int err = out->ptr_len ? dns_name_to_text(out->ptr, out->ptr_len, text, sizeof text)
+                           : dns_name_to_text(out->canon, out->canon_len, text, sizeof text);
     if (err) return err;
   } else {
     out->ttl = 0;

@@ -131,12 +131,15 @@ struct us_dns_addr {
 };
 
 /* The answer section of a NOERROR/NXDOMAIN reply, read for (qname, qtype):
- * follows the CNAME chain from qname and collects the addresses at its end. */
+ * follows the CNAME chain from qname and collects the addresses (A, AAAA)
+ * or the first host name (PTR) at its end. */
 struct dns_extract {
   struct us_dns_addr addrs[US_DNS_MAX_ADDRS];
   int naddrs;
   uint8_t canon[DNS_NAME_MAX]; /* end of the chain, wire form */
   size_t canon_len;
+  uint8_t ptr[DNS_NAME_MAX];   /* PTR: the name pointed to; ptr_len 0 if none */
+  size_t ptr_len;
   uint32_t ttl;     /* min TTL of the chain and the addresses */
   int neg_ttl_set;  /* an SOA in the authority section gave a negative TTL */
   uint32_t neg_ttl;

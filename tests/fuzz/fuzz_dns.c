@@ -8,6 +8,7 @@
  *   2: the harness writes a correct header ID and question, and the input
  *      gives the flags, counts and the sections after the question, so the
  *      fuzzer spends its time in the record and CNAME code.
+ *   3: as 2, for a reverse (PTR) lookup.
  * Modes 1 and 2 then ask again for the same name (cache path) and run the
  * clock forward to the end of all retries. */
 #include <stdint.h>
@@ -96,12 +97,16 @@ static void client_path(int mode, const uint8_t *data, size_t size) {
     us_stack_free(s);
     return;
   }
-  const char *name = "web.ustack.test";
+  static const uint8_t addr[4] = {198, 18, 0, 80};
+  const char *name = mode == 3 ? "80.0.18.198.in-addr.arpa" : "web.ustack.test";
   uint8_t qname[DNS_NAME_MAX];
   size_t qname_len;
   dns_name_from_text(name, qname, &qname_len);
   results = 0;
-  us_dns_query(c, name, US_DNS_WANT_BOTH, on_result, NULL);
+  if (mode == 3)
+    us_dns_reverse(c, 4, addr, on_result, NULL);
+  else
+    us_dns_query(c, name, US_DNS_WANT_BOTH, on_result, NULL);
 
   uint8_t buf[4096];
   for (int i = 0; i < 2; i++) {
@@ -130,7 +135,10 @@ static void client_path(int mode, const uint8_t *data, size_t size) {
     us_dns_client_inject(c, 0, SERVER, DNS_PORT, buf, len);
   }
   /* The cache path, then every retry until the end. */
-  us_dns_query(c, name, US_DNS_WANT_BOTH, on_result, NULL);
+  if (mode == 3)
+    us_dns_reverse(c, 4, addr, on_result, NULL);
+  else
+    us_dns_query(c, name, US_DNS_WANT_BOTH, on_result, NULL);
   for (int i = 0; i < 20; i++) {
     us_time_t d = us_stack_next_deadline(s);
     if (d == US_TIME_NEVER || d > now + US_SEC(60)) break;
@@ -143,7 +151,7 @@ static void client_path(int mode, const uint8_t *data, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  int mode = data[0] % 3;
+  int mode = data[0] % 4;
   data++;
   size--;
   if (mode == 0)

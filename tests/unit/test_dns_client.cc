@@ -785,6 +785,83 @@ TEST(DnsClient, TcpRefusedFallsBackAtOnce) {
   EXPECT_EQ(1u, r.cnt(US_CNT_DNS_TCP_FAIL));
 }
 
+DnsMsg PtrReply(const SentQuery &q, const std::string &owner, const std::string &target,
+               unsigned an = 1) {
+  DnsMsg m = Rig::reply(q, an);
+  m.name(owner).rr_tail(DNS_TYPE_PTR, 3600, unsigned(target.size() + 2)).name(target);
+  return m;
+}
+
+TEST(DnsClientReverse, Ipv4PtrLookup) {
+  Rig r;
+  const uint8_t addr[4] = {198, 18, 0, 80};
+  ASSERT_NE(nullptr, us_dns_reverse(r.c, 4, addr, Rig::on_result, &r));
+  auto qs = r.take();
+  ASSERT_EQ(1u, qs.size());
+  EXPECT_EQ("80.0.18.198.in-addr.arpa", qs[0].qname);
+  EXPECT_EQ(DNS_TYPE_PTR, qs[0].qtype);
+  r.answer(qs[0], PtrReply(qs[0], qs[0].qname, "web.ustack.test"));
+  ASSERT_EQ(1u, r.results.size());
+  EXPECT_EQ(US_DNS_OK, r.results[0].status);
+  EXPECT_EQ("web.ustack.test", r.results[0].canon);
+  EXPECT_TRUE(r.results[0].addrs.empty());
+  // Cached like any answer.
+  EXPECT_EQ(nullptr, us_dns_reverse(r.c, 4, addr, Rig::on_result, &r));
+  ASSERT_EQ(2u, r.results.size());
+  EXPECT_EQ("web.ustack.test", r.results[1].canon);
+  EXPECT_EQ(1, r.results[1].from_cache);
+}
+
+TEST(DnsClientReverse, Ipv6NibblesAndClasslessCname) {
+  Rig r([](us_dns_config *c) {
+    static const char *s1 = "corp.test";
+    c->search[0] = s1;  // never applied to reverse names
+    c->nsearch = 1;
+  });
+  uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8};
+  a6[15] = 0x1f;
+  us_dns_reverse(r.c, 6, a6, Rig::on_result, &r);
+  auto qs = r.take();
+  ASSERT_EQ(1u, qs.size());
+  EXPECT_EQ("f.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+            qs[0].qname);
+  r.nxdomain(qs[0]);
+  ASSERT_EQ(1u, r.results.size());
+  EXPECT_EQ(US_DNS_NONAME, r.results[0].status);
+  EXPECT_TRUE(r.take().empty());
+
+  // RFC 2317: the PTR lives under a CNAME in a delegated zone.
+  const uint8_t addr[4] = {198, 18, 0, 70};
+  us_dns_reverse(r.c, 4, addr, Rig::on_result, &r);
+  qs = r.take();
+  DnsMsg m = Rig::reply(qs[0], 2);
+  m.cname(qs[0].qname, 600, "70.64-127.0.18.198.in-addr.arpa");
+  m.name("70.64-127.0.18.198.in-addr.arpa").rr_tail(DNS_TYPE_PTR, 60, 10).name("h70.test");
+  r.answer(qs[0], m);
+  ASSERT_EQ(2u, r.results.size());
+  EXPECT_EQ(US_DNS_OK, r.results[1].status);
+  EXPECT_EQ("h70.test", r.results[1].canon);
+  EXPECT_EQ(60u, r.results[1].ttl);
+}
+
+TEST(DnsClientReverse, HostileOrEmptyPtr) {
+  Rig r;
+  const uint8_t addr[4] = {198, 18, 0, 81};
+  us_dns_reverse(r.c, 4, addr, Rig::on_result, &r);
+  auto qs = r.take();
+  // A PTR target with a space has no text form: dropped, the query waits.
+  DnsMsg bad = Rig::reply(qs[0], 1);
+  bad.name(qs[0].qname).rr_tail(DNS_TYPE_PTR, 60, 5).u8(3).raw("a b", 3).u8(0);
+  r.answer(qs[0], bad);
+  EXPECT_EQ(1u, r.cnt(US_CNT_DNS_BAD_NAME_TEXT));
+  EXPECT_TRUE(r.results.empty());
+  r.answer(qs[0], Rig::reply(qs[0], 0));  // NOERROR, no PTR
+  ASSERT_EQ(1u, r.results.size());
+  EXPECT_EQ(US_DNS_NODATA, r.results[0].status);
+  EXPECT_EQ(nullptr, us_dns_reverse(r.c, 5, addr, Rig::on_result, &r));
+  EXPECT_EQ(US_DNS_BADNAME, r.results[1].status);
+}
+
 // The callback may start a new query and cancel its own (ignored).
 struct Chain {
   Rig *r;
