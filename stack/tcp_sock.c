@@ -85,6 +85,31 @@ struct us_tcp_sock *us_tcp_accept(struct us_tcp_sock *l, int *err) {
   return c;
 }
 
+/* A socket whose earlier connect failed may connect again (as on Linux):
+ * forget everything of the old attempt but the options and the binding. */
+static void reset_for_connect(struct us_tcp_sock *c) {
+  c->snd.head = c->snd.len = 0;
+  c->rcv.head = c->rcv.len = 0;
+  c->fatal_error = c->so_error = 0;
+  c->fin_queued = c->fin_acked = c->fin_rcvd = c->ooo_fin = 0;
+  c->rd_shut = c->wr_shut = 0;
+  c->ws_ok = c->sack_ok = c->ts_ok = 0;
+  c->snd_wnd = c->max_snd_wnd = c->snd_wl1 = c->snd_wl2 = 0;
+  c->ca_state = TCP_CA_OPEN;
+  c->dupacks = c->retransmits = c->backoff = c->probes = c->syn_retries = 0;
+  c->srtt_us = c->rttvar_us = c->min_rtt_us = 0;
+  c->rtt_time = 0;
+  c->rtx_hi_valid = 0;
+  c->ooo.n = 0;
+  c->ooo.has_last = 0;
+  tcp_sb_clear(&c->sb);
+  c->cc.ops = 0;
+  c->quickack = TCP_QUICKACKS;
+  c->ack_now = 0;
+  c->unacked_bytes = 0;
+  c->peer_mss = 0;
+}
+
 int us_tcp_connect(struct us_tcp_sock *c, uint32_t ip, uint16_t port) {
   struct us_stack *s = c->s;
   struct tcp_state *t = s->tcp;
@@ -108,8 +133,7 @@ int us_tcp_connect(struct us_tcp_sock *c, uint32_t ip, uint16_t port) {
   }
   if (tcp_alloc_bufs(c) < 0) return -ENOBUFS;
   API_ENTER(c);
-  c->fatal_error = 0;
-  c->so_error = 0;
+  reset_for_connect(c);
   c->iss = tcp_new_isn(s, c->lip, c->lport, ip, port);
   c->snd_una = c->snd_nxt = c->snd_max = c->iss;
   c->snd_buf_seq = c->iss + 1;

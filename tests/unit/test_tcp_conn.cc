@@ -257,3 +257,19 @@ TEST(TcpConn, CloseInSynSentAndListen) {
   EXPECT_EQ(0u, us_tcp_conn_count(p.t.a));
   EXPECT_EQ(0u, us_tcp_conn_count(p.t.b));
 }
+
+TEST(TcpConn, ConnectAgainAfterRefused) {
+  Pair p;
+  p.start_connect();
+  ASSERT_TRUE(p.t.run_until([&] { return p.cli.ev & US_TCP_EV_ERROR; }, p.t.now + US_SEC(2)));
+  EXPECT_EQ(ECONNREFUSED, p.cli.err);
+  p.listen();
+  p.cli.ev = 0;
+  ASSERT_EQ(-EINPROGRESS, us_tcp_connect(p.cli.s, TwoStack::kIpB, p.port));
+  ASSERT_TRUE(p.t.run_until([&] { return (p.cli.ev & US_TCP_EV_CONNECTED) && (p.lsn.ev & US_TCP_EV_ACCEPT); },
+                            p.t.now + US_SEC(2)));
+  ASSERT_TRUE(p.accept());
+  Flow f(p.cli.s, p.srv.s, 100000, 8);
+  ASSERT_TRUE(p.t.run_until([&] { f.pump(); return f.done(); }, p.t.now + US_SEC(2)));
+  EXPECT_FALSE(f.bad);
+}
