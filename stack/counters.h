@@ -125,6 +125,8 @@
   X(TCP_SYNCOOKIE_BAD, "tcp ACKs with a bad SYN cookie")      \
   X(TCP_TW_REUSE, "tcp TIME-WAIT connections reused by a new SYN") \
   X(TCP_TW_FIN, "tcp retransmitted FIN answered in TIME-WAIT") \
+  X(TCP_TLP, "tcp tail loss probes sent (RFC 8985)")         \
+  X(TCP_LOST_RETRANS, "tcp lost retransmissions detected")    \
   /* dns: add below */                                             \
   X(DNS_QUERY_TX, "dns queries sent (retries included)")         \
   X(DNS_RETRY, "dns queries resent after a timeout or error")    \

@@ -195,6 +195,7 @@ void tcp_ring_read(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_
 
 void tcp_set_state(struct us_tcp_sock *c, int state) {
   if (c->state == state) return;
+  US_EVENT(c->s, us_ev_tcp_state(c, c->state, state));
   c->state = (uint8_t)state;
   tcp_event(c, US_TCP_EV_STATE);
 }
@@ -228,6 +229,7 @@ void tcp_done(struct us_tcp_sock *c) {
   if (c->state == US_TCP_LISTEN) tcp_listen_close(c);
   tcp_hash_remove(c);
   if (c->state != US_TCP_CLOSE) {
+    US_EVENT(c->s, us_ev_tcp_state(c, c->state, US_TCP_CLOSE));
     c->state = US_TCP_CLOSE;
     tcp_event(c, US_TCP_EV_STATE | US_TCP_EV_CLOSED);
   }

@@ -153,6 +153,9 @@ struct us_tcp_sock {
   uint32_t recover, rtx_next, dupacks;
   uint32_t rtx_hi;        /* snd_max when the latest retransmission left */
   uint8_t rtx_hi_valid;
+  uint8_t tlp_pending;     /* t_rtx is armed for a tail loss probe */
+  uint8_t tlp_out;         /* a probe is out, until tlp_high is ACKed */
+  uint32_t tlp_high;
   struct tcp_sb sb;
   struct tcp_cc cc;
 
@@ -229,6 +232,7 @@ static inline void tcp_ring_consume(struct tcp_ring *r, uint32_t n) {
 void tcp_output(struct us_tcp_sock *c);
 void tcp_send_ack(struct us_tcp_sock *c);
 int tcp_send_forced(struct us_tcp_sock *c);
+void tcp_send_range(struct us_tcp_sock *c, uint32_t seq, uint32_t n);
 void tcp_send_syn(struct us_tcp_sock *c);
 void tcp_send_rst(struct us_tcp_sock *c);
 void tcp_send_probe(struct us_tcp_sock *c);

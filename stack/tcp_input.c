@@ -170,12 +170,14 @@ static void detect_lost_retransmit(struct us_tcp_sock *c) {
       c->rtx_next = c->snd_una;
       c->rtx_hi_valid = 0;
       c->lost_out++;
+      us_count(c->s, US_CNT_TCP_LOST_RETRANS);
     }
   } else if (c->ca_state == TCP_CA_LOSS) {
     if (seq_lt(c->snd_una, c->sb.iv[0].start) && seq_gt(c->snd_nxt, c->snd_una)) {
       c->snd_nxt = c->snd_una;
       c->rtx_hi_valid = 0;
       c->lost_out++;
+      us_count(c->s, US_CNT_TCP_LOST_RETRANS);
     }
   }
 }
@@ -236,6 +238,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     }
     c->snd_una = ack;
     if (seq_lt(c->snd_nxt, ack)) c->snd_nxt = ack;
+    if (c->tlp_out && seq_geq(ack, c->tlp_high)) c->tlp_out = 0;
     snd_acked(c, ack);
     tcp_sb_ack(&c->sb, ack);
     c->retransmits = 0;

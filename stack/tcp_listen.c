@@ -128,6 +128,7 @@ static struct us_tcp_sock *check_cookie(struct us_tcp_sock *l, const struct ipv4
       return 0;
     }
     us_count(s, US_CNT_TCP_SYNCOOKIE_OK);
+    US_EVENT(s, us_ev_tcp_state(c, US_TCP_LISTEN, US_TCP_SYN_RECV));
     c->state = US_TCP_SYN_RECV;
     l->syn_len++;
     c->peer_mss = cookie_mss[idx];
@@ -171,6 +172,7 @@ void tcp_listen_input(struct us_tcp_sock *l, const struct ipv4_rx *ip, struct tc
   }
   us_count(s, US_CNT_TCP_PASSIVE_OPEN);
   l->syn_len++;
+  US_EVENT(s, us_ev_tcp_state(c, US_TCP_LISTEN, US_TCP_SYN_RECV));
   c->state = US_TCP_SYN_RECV;
   tcp_apply_syn_opts(c, seg);
   c->snd_wnd = seg->win; /* never scaled in a SYN */

@@ -59,6 +59,7 @@ int tcp_xmit_raw(struct us_stack *s, uint32_t lip, uint32_t rip, uint16_t lport,
   if (optlen) memcpy(h + TCP_HDR_LEN, opts, optlen);
   us_l4_csum(s, &pkt, lip, rip, IPPROTO_TCP_, 16);
   us_count(s, US_CNT_TCP_TX);
+  US_EVENT(s, us_ev_tcp_tx(s, 0, lip, rip, h, hlen, 0, 0));
   return ipv4_output(s, &pkt, lip, rip, IPPROTO_TCP_, 1);
 }
 
@@ -108,6 +109,7 @@ static int tcp_xmit(struct us_tcp_sock *c, uint32_t seq, uint32_t len, uint8_t f
   tcp_hdr_write(h, c->lport, c->rport, seq, ack, flags, win, hlen);
   memcpy(h + TCP_HDR_LEN, opts, olen);
   us_l4_csum(s, &pkt, c->lip, c->rip, IPPROTO_TCP_, 16);
+  US_EVENT(s, us_ev_tcp_tx(s, c, c->lip, c->rip, h, hlen, len, len > c->mss ? c->mss : 0));
   int rc = ipv4_output(s, &pkt, c->lip, c->rip, IPPROTO_TCP_, 1);
   uint32_t nseg = len > c->mss ? (len + c->mss - 1) / c->mss : 1;
   s->counters[US_CNT_TCP_TX] += nseg;
@@ -139,6 +141,16 @@ int tcp_send_forced(struct us_tcp_sock *c) {
   sent_seq(c, seq, n, TCP_ACK);
   c->snd_nxt = seq + n;
   return 1;
+}
+
+/* Resend [seq, seq+n) (n <= mss), with the FIN if it is the last thing. */
+void tcp_send_range(struct us_tcp_sock *c, uint32_t seq, uint32_t n) {
+  uint8_t flags = TCP_ACK;
+  if (c->fin_queued && seq + n == c->fin_seq && seq_gt(c->snd_max, c->fin_seq)) flags |= TCP_FIN;
+  if (!n && !(flags & TCP_FIN)) return;
+  if (n) flags |= TCP_PSH;
+  tcp_xmit(c, seq, n, flags);
+  sent_seq(c, seq, n, flags);
 }
 
 void tcp_send_ack(struct us_tcp_sock *c) {
@@ -259,6 +271,7 @@ static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t fl
     c->total_retrans += nseg;
     c->bytes_retrans += n;
     c->s->counters[US_CNT_TCP_RETRANS] += nseg;
+    US_EVENT(c->s, us_ev_tcp_retrans(c, seq, n, c->ca_state == TCP_CA_LOSS ? US_EV_RTX_TIMEOUT : US_EV_RTX_FAST));
     if (c->rtt_time && seq_lt(seq, c->rtt_seq)) c->rtt_time = 0; /* Karn */
     c->rtx_hi = c->snd_max;
     c->rtx_hi_valid = 1;

@@ -26,6 +26,7 @@ static void rto_expired(struct us_tcp_sock *c) {
     us_count(s, US_CNT_TCP_RTO);
     c->total_retrans++;
     us_count(s, US_CNT_TCP_RETRANS);
+    US_EVENT(s, us_ev_tcp_retrans(c, c->iss, 0, US_EV_RTX_SYN));
     tcp_send_syn(c);
     tcp_rearm_rtx(c);
     return;
@@ -38,6 +39,7 @@ static void rto_expired(struct us_tcp_sock *c) {
     return;
   }
   us_count(s, US_CNT_TCP_RTO);
+  c->tlp_out = 0;
   int first = c->ca_state != TCP_CA_LOSS;
   tcp_cc_on_rto(&c->cc, s->now, first);
   c->ca_state = TCP_CA_LOSS;
@@ -58,10 +60,33 @@ static void rto_expired(struct us_tcp_sock *c) {
   tcp_rearm_rtx(c);
 }
 
+/* Tail loss probe (RFC 8985 7): a loss at the end of a flight produces no
+ * duplicate ACKs, so after 2*SRTT send one segment (new data if the window
+ * allows, else the last one again) to draw a SACK that starts fast
+ * recovery, instead of waiting for the RTO. */
+static void tlp_fire(struct us_tcp_sock *c) {
+  c->tlp_pending = 0;
+  c->tlp_out = 1;
+  c->tlp_high = c->snd_max;
+  us_count(c->s, US_CNT_TCP_TLP);
+  if (!tcp_send_forced(c)) {
+    uint32_t data_end = c->snd_buf_seq + c->snd.len;
+    uint32_t end = seq_min(c->snd_max, data_end);
+    uint32_t start = end - c->snd_una > c->mss ? end - c->mss : c->snd_una;
+    uint32_t save = c->snd_nxt;
+    c->snd_nxt = start;
+    if (seq_lt(start, end)) tcp_send_range(c, start, end - start);
+    else if (c->fin_queued && c->snd_max == c->fin_seq + 1) tcp_send_range(c, c->fin_seq, 0);
+    c->snd_nxt = save;
+  }
+  tcp_rearm_rtx(c);
+}
+
 static void rtx_fire(struct us_stack *s, struct us_timer *t) {
   struct us_tcp_sock *c = CONN_OF(t, t_rtx);
   tcp_enter(s);
-  rto_expired(c);
+  if (c->tlp_pending) tlp_fire(c);
+  else rto_expired(c);
   tcp_leave(s);
 }
 
@@ -141,6 +166,21 @@ void tcp_timers_stop(struct us_tcp_sock *c) {
 
 void tcp_rearm_rtx(struct us_tcp_sock *c) {
   us_time_t when = c->s->now + c->rto;
+  c->tlp_pending = 0;
+  if (c->sack_ok && c->srtt_us && !c->tlp_out && c->snd_max != c->snd_una &&
+      (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_DISORDER) &&
+      (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT ||
+       c->state == US_TCP_FIN_WAIT1 || c->state == US_TCP_LAST_ACK || c->state == US_TCP_CLOSING)) {
+    /* PTO = 2*SRTT, plus the peer's delayed-ACK allowance when a single
+     * segment is out (RFC 8985 7.2); only if it comes before the RTO. */
+    us_time_t pto = 2 * (us_time_t)c->srtt_us;
+    if (c->snd_max - c->snd_una <= c->mss) pto += TCP_RTO_MIN;
+    if (pto < US_MS(10)) pto = US_MS(10);
+    if (pto < c->rto) {
+      when = c->s->now + pto;
+      c->tlp_pending = 1;
+    }
+  }
   /* Never sleep past TCP_USER_TIMEOUT (as Linux clamps the RTO to it). */
   if (c->user_timeout_ms && c->rtx_start) {
     us_time_t dl = c->rtx_start + US_MS(c->user_timeout_ms);
@@ -163,6 +203,7 @@ void tcp_rtt_sample(struct us_tcp_sock *c, us_time_t rtt) {
     c->srtt_us = (7 * c->srtt_us + r) / 8;
   }
   tcp_set_rto(c);
+  US_EVENT(c->s, us_ev_tcp_rtt(c, r));
 }
 
 void tcp_set_rto(struct us_tcp_sock *c) {
