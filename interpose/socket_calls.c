@@ -176,6 +176,34 @@ EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
   return r;
 }
 
+/* ---- loopback ----------------------------------------------------------- */
+
+/* ustack has no loopback interface: 127.0.0.0/8 belongs to the kernel's.
+ * A socket bound or connected there becomes a kernel socket in place (same
+ * number, type, flags and the options that matter before bind). A connect
+ * to 127.x reaches a ustack listener on that port when there is one (the
+ * stack asks itself on its own address); otherwise the kernel's. */
+static int is_loopback(uint32_t ip) { return (ntohl(ip) >> 24) == 127; }
+
+static int to_kernel(int fd, struct us_fd_info *e) {
+  int st = us_real(fcntl)(fd, F_GETFL);
+  int fdfl = us_real(fcntl)(fd, F_GETFD);
+  int k = us_real(socket)(e->family, e->type | SOCK_CLOEXEC, 0);
+  if (k < 0) return -errno;
+  int one = 1;
+  if (e->reuseaddr) us_real(setsockopt)(k, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (e->reuseport) us_real(setsockopt)(k, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (e->family == AF_INET6 && e->v6only)
+    us_real(setsockopt)(k, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  int r = us_real(dup3)(k, fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0);
+  int err = errno;
+  us_real(close)(k);
+  if (r < 0) return -err;
+  if (st >= 0 && (st & O_NONBLOCK)) us_real(fcntl)(fd, F_SETFL, O_NONBLOCK);
+  us_fd_clear(fd); /* the channel is gone: the stack frees its socket */
+  return 0;
+}
+
 /* ---- bind, listen, accept ----------------------------------------------- */
 
 EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len) {
@@ -185,6 +213,10 @@ EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len) {
   uint16_t port;
   int rc = us_sa_to_v4(e->family, sa, len, &ip, &port, 1);
   if (rc < 0) return us_ret(rc);
+  if (is_loopback(ip) && e->state != US_FDS_LISTENING) {
+    rc = to_kernel(fd, e);
+    return rc < 0 ? us_ret(rc) : us_real(bind)(fd, sa, len);
+  }
   struct us_ctl_msg m;
   return us_ret(ctl_simple(US_CTL_BIND, e->id, 0, 0, ip, port, &m));
 }
@@ -315,6 +347,10 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
     }
     int rc = us_sa_to_v4(e->family, sa, len, &ip, &port, 0);
     if (rc < 0) return us_ret(rc);
+    if (is_loopback(ip)) {
+      rc = to_kernel(fd, e);
+      return rc < 0 ? us_ret(rc) : us_real(connect)(fd, sa, len);
+    }
     rc = ctl_simple(US_CTL_CONNECT, e->id, 0, 0, ip, port, &m);
     if (rc == 0) e->dgram_connected = 1;
     return us_ret(rc);
@@ -336,10 +372,20 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   int filler = channel_fill(fd, e);
   e->state = US_FDS_CONNECTING;
   struct us_ctl_msg m;
-  rc = ctl_simple(US_CTL_CONNECT, e->id, filler, 0, ip, port, &m);
+  us_ctl_init(&m, US_CTL_CONNECT, e->id);
+  m.a = filler;
+  m.ip = ip;
+  m.port = port;
+  m.flags = is_loopback(ip) ? US_CTL_F_LOOPBACK : 0;
+  rc = us_ctl_call(&m, 0);
+  if (rc == 0 && m.err) rc = -m.err;
   if (rc < 0) { /* refused at once: the stack has drained the filler */
     channel_restore(fd, e);
     e->state = US_FDS_NEW;
+    if (m.flags & US_CTL_F_KERNEL) { /* no ustack listener there */
+      rc = to_kernel(fd, e);
+      return rc < 0 ? us_ret(rc) : us_real(connect)(fd, sa, len);
+    }
     return us_ret(rc);
   }
   if (nonblock) return us_ret(-EINPROGRESS);
@@ -562,6 +608,13 @@ EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len
   if (!val && len) return us_ret(-EFAULT);
   if (level == SOL_SOCKET && !sol_socket_is_stacks(opt))
     return us_real(setsockopt)(fd, level, opt, val, len);
+  if (level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT) && val &&
+      len >= sizeof(int)) {
+    int v;
+    memcpy(&v, val, sizeof v);
+    if (opt == SO_REUSEADDR) e->reuseaddr = v != 0;
+    else e->reuseport = v != 0;
+  }
   if (level == IPPROTO_IPV6) {
     if (e->family != AF_INET6) return us_ret(-ENOPROTOOPT);
     if (opt == IPV6_V6ONLY) {

@@ -34,8 +34,16 @@ enum us_ctl_op {
                         -> a = EAI_* (0 ok), data = us_ctl_addrs */
   US_CTL_RESOLVE_PTR,/* ip -> a = EAI_*, data = name */
   US_CTL_STATE,      /* sock -> a = connect state (US_CTL_ST_*), err = pending error */
+  US_CTL_STATS,      /* (`ustack ss`) -> a = host pid, fd: a memory file with the live
+                        connections and counters as text (shim/stats_ctl.c) */
   US_CTL__MAX
 };
+
+/* flags of US_CTL_CONNECT: the destination is 127.0.0.0/8. The answer
+ * sets US_CTL_F_KERNEL (with an error) when no ustack listener has that
+ * port, so the program hands the socket to the kernel's loopback. */
+#define US_CTL_F_LOOPBACK 1
+#define US_CTL_F_KERNEL 2
 
 /* Answer of US_CTL_STATE. */
 enum { US_CTL_ST_NONE = 0, US_CTL_ST_CONNECTING, US_CTL_ST_CONNECTED, US_CTL_ST_FAILED,

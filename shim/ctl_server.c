@@ -15,6 +15,8 @@
 #include "shim/host.h"
 #include "shim/log.h"
 #include "shim/sock.h"
+#include "shim/trace.h"
+#include "stack/stack.h"
 #include "stack/alloc.h"
 
 #define SLOT_BITS 20
@@ -102,6 +104,16 @@ struct us_sock *us_srv_sock_find(struct us_ctl_server *srv, uint32_t id) {
   if ((id & SLOT_MASK) == 0 || slot >= srv->nslots) return 0;
   struct us_sock *so = srv->slots[slot];
   return so && so->id == id ? so : 0;
+}
+
+uint32_t us_srv_listener_ip(struct us_ctl_server *srv, uint16_t port) {
+  for (uint32_t i = 0; i < srv->nslots; i++) {
+    struct us_sock *so = srv->slots[i];
+    if (so && !so->dead && so->type == SOCK_STREAM && so->state == US_CTL_ST_LISTENING &&
+        so->local_port == port)
+      return so->local_ip ? so->local_ip : srv->stack->cfg.ip;
+  }
+  return 0;
 }
 
 static void poll_closed(uv_handle_t *h) { us_free(h); }
@@ -252,6 +264,13 @@ static void handle(struct ctl_conn *c, struct us_ctl_msg *m) {
   if (m->op == US_CTL_RESOLVE_PTR) {
     sock_resolve_ptr(srv, m);
     reply(c, m, -1);
+    return;
+  }
+  if (m->op == US_CTL_STATS) { /* `ustack ss`: shim/stats_ctl.c */
+    pass_fd = us_stats_live_fd(srv->stack);
+    m->err = pass_fd < 0 ? -pass_fd : 0;
+    m->a = getpid();
+    reply(c, m, pass_fd);
     return;
   }
   struct us_sock *so = us_srv_sock_find(srv, m->sock);

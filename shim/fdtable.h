@@ -34,7 +34,7 @@ struct us_fd_info {
   uint8_t state;    /* enum us_fd_state */
   uint8_t v6only;   /* IPV6_V6ONLY set: v4-mapped traffic refused */
   uint8_t dgram_connected; /* datagram socket with a fixed peer */
-  uint16_t pad;
+  uint8_t reuseaddr, reuseport; /* replayed if it moves to the kernel (127/8) */
   int saved_sndbuf; /* while CONNECTING: the SO_SNDBUF to restore (bytes) */
 };
 

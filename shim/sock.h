@@ -54,6 +54,9 @@ struct us_stack *us_srv_stack(struct us_ctl_server *srv);
 uv_loop_t *us_srv_loop(struct us_ctl_server *srv);
 struct us_sock *us_srv_sock_new(struct us_ctl_server *srv, int type, int chan);
 struct us_sock *us_srv_sock_find(struct us_ctl_server *srv, uint32_t id);
+/* The address to reach our TCP listener on port (host order) at: its bound
+ * address, or the stack's own. 0 if no listener has that port. */
+uint32_t us_srv_listener_ip(struct us_ctl_server *srv, uint16_t port);
 /* The socket needs nothing more from the stack: free it now, or keep it
  * briefly so SO_ERROR / getsockname still answer (dead). */
 void us_srv_sock_free(struct us_sock *so);

@@ -426,6 +426,20 @@ int sock_tcp_listen(struct us_sock *so, struct us_ctl_msg *m) {
 
 void sock_tcp_connect(struct us_sock *so, struct us_ctl_msg *m) {
   so->filler = m->a > 0 ? m->a : 0;
+  if (m->flags & US_CTL_F_LOOPBACK) {
+    /* 127.x: a listener of ours on that port is reached on our own
+     * address; otherwise the kernel's loopback is the program's. */
+    uint32_t own = us_srv_listener_ip(so->srv, ntohs(m->port));
+    if (!own) {
+      drain_filler(so);
+      m->err = EADDRNOTAVAIL;
+      m->flags = US_CTL_F_KERNEL;
+      update_poll(so); /* notice when the program drops this channel */
+      return;
+    }
+    m->ip = htonl(own);
+  }
+  m->flags = 0;
   int rc;
   switch (so->state) {
   case US_CTL_ST_CONNECTED: rc = -EISCONN; break;
