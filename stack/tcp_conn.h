@@ -169,6 +169,7 @@ struct us_tcp_sock {
   uint32_t ev_pending;
   int so_error;           /* pending error (SO_ERROR), positive errno */
   int fatal_error;        /* why the connection died, returned by send/recv */
+  int soft_error;         /* last ICMP/ARP error, reported if we time out */
 
   /* Statistics for TCP_INFO. */
   uint32_t total_retrans, lost_out, segs_in, segs_out, data_segs_in, data_segs_out;

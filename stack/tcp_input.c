@@ -593,13 +593,14 @@ void tcp_err(struct us_stack *s, uint32_t src, uint32_t dst, const uint8_t *hdr,
       c->snd_nxt = c->snd_una;
       tcp_output(c);
     }
-  } else if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECV) {
-    /* Soft error during the handshake (RFC 1122 4.2.3.9): report it if the
-     * handshake later times out; an ARP failure ends it now as Linux. */
-    c->so_error = err;
-    if (err == EHOSTUNREACH && c->syn_retries >= 2) tcp_fail(c, err);
+  } else if (c->state == US_TCP_SYN_SENT) {
+    /* Unreachable while connecting ends the attempt, as on Linux
+     * (ECONNREFUSED, EHOSTUNREACH after ARP gave up, ENETUNREACH...). */
+    tcp_fail(c, err);
   } else {
-    c->so_error = err;
+    /* A soft error (RFC 1122 4.2.3.9): remembered, and reported instead of
+     * ETIMEDOUT if the connection later times out. */
+    c->soft_error = err;
   }
   tcp_leave(s);
 }

@@ -90,7 +90,7 @@ struct us_tcp_sock *us_tcp_accept(struct us_tcp_sock *l, int *err) {
 static void reset_for_connect(struct us_tcp_sock *c) {
   c->snd.head = c->snd.len = 0;
   c->rcv.head = c->rcv.len = 0;
-  c->fatal_error = c->so_error = 0;
+  c->fatal_error = c->so_error = c->soft_error = 0;
   c->fin_queued = c->fin_acked = c->fin_rcvd = c->ooo_fin = 0;
   c->rd_shut = c->wr_shut = 0;
   c->ws_ok = c->sack_ok = c->ts_ok = 0;

@@ -16,7 +16,7 @@ static void rto_expired(struct us_tcp_sock *c) {
     if (c->syn_retries >= limit ||
         (c->user_timeout_ms && s->now - c->rtx_start >= US_MS(c->user_timeout_ms))) {
       us_count(s, US_CNT_TCP_TIMEOUT);
-      tcp_fail(c, ETIMEDOUT);
+      tcp_fail(c, c->soft_error ? c->soft_error : ETIMEDOUT);
       return;
     }
     c->syn_retries++;
@@ -35,7 +35,7 @@ static void rto_expired(struct us_tcp_sock *c) {
   if (c->retransmits >= TCP_RETRIES2 ||
       (c->user_timeout_ms && s->now - c->rtx_start >= US_MS(c->user_timeout_ms))) {
     us_count(s, US_CNT_TCP_TIMEOUT);
-    tcp_fail(c, ETIMEDOUT);
+    tcp_fail(c, c->soft_error ? c->soft_error : ETIMEDOUT);
     return;
   }
   us_count(s, US_CNT_TCP_RTO);
