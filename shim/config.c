@@ -68,7 +68,11 @@ static void ip_str(uint32_t ip, char *out, size_t n) {
 
 /* One setter per option, shared by flags and environment twins; `what` names
  * the source in error messages ("--ip" or "USTACK_IP"). */
-enum opt_id { OPT_IF, OPT_IP, OPT_GW, OPT_DNS, OPT_MAC, OPT_PCAP, OPT_LOG, OPT__N };
+enum opt_id { OPT_IF, OPT_IP, OPT_GW, OPT_DNS, OPT_MAC, OPT_PCAP, OPT_LOG, OPT_TRACE,
+              OPT_TRACE_FILE, OPT_TRACE_JSON, OPT_DIAGRAM, OPT_STATS, OPT_STATS_JSON, OPT__N };
+
+/* Flags whose value is optional: only "--flag=VALUE" gives one. */
+static int opt_value_optional(int id) { return id == OPT_TRACE || id == OPT_STATS; }
 
 static const struct {
   const char *flag, *env;
@@ -77,7 +81,43 @@ static const struct {
     [OPT_GW] = {"--gw", US_ENV_GW},       [OPT_DNS] = {"--dns", US_ENV_DNS},
     [OPT_MAC] = {"--mac", US_ENV_MAC},    [OPT_PCAP] = {"--pcap", US_ENV_PCAP},
     [OPT_LOG] = {"--log", US_ENV_LOG},
+    /* Longest first where one flag is a prefix of another. */
+    [OPT_TRACE_FILE] = {"--trace-file", US_ENV_TRACE_FILE},
+    [OPT_TRACE_JSON] = {"--trace-json", US_ENV_TRACE_JSON},
+    [OPT_TRACE] = {"--trace", US_ENV_TRACE},
+    [OPT_DIAGRAM] = {"--diagram", US_ENV_DIAGRAM},
+    [OPT_STATS_JSON] = {"--stats-json", US_ENV_STATS_JSON},
+    [OPT_STATS] = {"--stats", US_ENV_STATS},
 };
+
+int us_config_parse_trace(const char *s, unsigned *out) {
+  static const struct { const char *name; unsigned bit; } cats[] = {
+      {"arp", US_TRACE_ARP}, {"dns", US_TRACE_DNS}, {"tcp", US_TRACE_TCP},
+      {"state", US_TRACE_STATE}, {"cc", US_TRACE_CC}, {"drop", US_TRACE_DROP},
+      {"all", US_TRACE_ALL}, {"1", US_TRACE_ALL},
+  };
+  unsigned bits = 0;
+  if (!*s) return *out = US_TRACE_ALL, 0;
+  while (*s) {
+    size_t n = strcspn(s, ",");
+    size_t k;
+    for (k = 0; k < sizeof cats / sizeof *cats; k++)
+      if (strlen(cats[k].name) == n && strncmp(s, cats[k].name, n) == 0) break;
+    if (k == sizeof cats / sizeof *cats) return -1;
+    bits |= cats[k].bit;
+    s += n;
+    if (*s == ',') s++;
+  }
+  *out = bits;
+  return 0;
+}
+
+static int set_path(char *dst, size_t cap, const char *v, const char *what, char *err,
+                    size_t errlen) {
+  if (!*v || strlen(v) >= cap) return CFG_FAIL("%s: '%s' is not a usable file name", what, v);
+  strcpy(dst, v);
+  return 0;
+}
 
 static int set_opt(struct us_config *c, enum opt_id id, const char *v, const char *what,
                    char *err, size_t errlen) {
@@ -115,6 +155,21 @@ static int set_opt(struct us_config *c, enum opt_id id, const char *v, const cha
     c->log_level = l;
     return 0;
   }
+  case OPT_TRACE:
+    if (us_config_parse_trace(v, &c->trace) < 0)
+      return CFG_FAIL("%s: '%s' is not a list of arp, dns, tcp, state, cc, drop (or all)", what, v);
+    return 0;
+  case OPT_TRACE_FILE:
+    if (!c->trace) c->trace = US_TRACE_ALL; /* a trace file means a trace */
+    return set_path(c->trace_file, sizeof c->trace_file, v, what, err, errlen);
+  case OPT_TRACE_JSON: return set_path(c->trace_json, sizeof c->trace_json, v, what, err, errlen);
+  case OPT_DIAGRAM: return set_path(c->diagram, sizeof c->diagram, v, what, err, errlen);
+  case OPT_STATS:
+    if (*v && strcmp(v, "1") && strcmp(v, "0"))
+      return CFG_FAIL("%s: '%s' is not 0 or 1 (--stats takes no value)", what, v);
+    c->stats = strcmp(v, "0") != 0;
+    return 0;
+  case OPT_STATS_JSON: return set_path(c->stats_json, sizeof c->stats_json, v, what, err, errlen);
   default:
     return US_CONFIG_ERROR;
   }
@@ -150,6 +205,8 @@ int us_config_parse_args(struct us_config *c, int argc, char **argv, int *prog_i
     const char *v;
     if (a[flen] == '=') {
       v = a + flen + 1;
+    } else if (opt_value_optional(id)) {
+      v = "";
     } else {
       if (i + 1 >= argc) return CFG_FAIL("%s needs a value (see ustack --help)", a);
       v = argv[++i];
@@ -280,6 +337,17 @@ void us_config_usage(FILE *f, const char *argv0) {
 "  --pcap FILE         record every frame sent and received         USTACK_PCAP\n"
 "                      (pcap format: tcpdump -r FILE, tshark -r FILE)\n"
 "  --log LEVEL         none, error, warn, info or debug (warn)      USTACK_LOG\n"
+"\n"
+"Watching it work:\n"
+"  --trace[=CATS]      print one line per event to stderr, as it    USTACK_TRACE\n"
+"                      happens; CATS: arp,dns,tcp,state,cc,drop (all)\n"
+"  --trace-file FILE   the trace into FILE instead of stderr        USTACK_TRACE_FILE\n"
+"  --trace-json FILE   every event as one JSON object per line      USTACK_TRACE_JSON\n"
+"  --diagram FILE      at exit, an HTML page with a ladder diagram  USTACK_DIAGRAM\n"
+"                      and cwnd/flight/RTT/window plots per connection\n"
+"  --stats             at exit, per-connection statistics (like     USTACK_STATS\n"
+"                      ss -ti) and the stack's counters (netstat -s)\n"
+"  --stats-json FILE   the same as JSON                             USTACK_STATS_JSON\n"
 "  -h, --help          show this help\n"
 "\n"
 "Set by the launcher for PROGRAM:\n"
@@ -287,6 +355,10 @@ void us_config_usage(FILE *f, const char *argv0) {
 "  USTACK_CTL          the launcher's control socket\n"
 "\n"
 "Example:\n"
-"  %s --if uc0 --ip 198.18.0.10/24 --gw 198.18.0.1 -- sleep 10\n",
-          argv0, argv0);
+"  %s --if uc0 --ip 198.18.0.10/24 --gw 198.18.0.1 -- sleep 10\n"
+"  %s --trace --stats --diagram out.html --if uc0 --ip 198.18.0.10/24 -- curl URL\n"
+"\n"
+"  %s ss            live connections and counters of running stacks (like ss -tani)\n"
+"  %s stat PID      the same for the stack serving process PID\n",
+          argv0, argv0, argv0, argv0, argv0);
 }

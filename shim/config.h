@@ -21,6 +21,13 @@ struct us_config {
   int has_mac;              /* 1: use mac, promiscuous mode */
   char pcap[PATH_MAX];      /* "" = no recording */
   int log_level;            /* enum us_log_level */
+  /* Watching the stack (shim/trace_*.c, diagram_*.c, stats_*.c). */
+  unsigned trace;           /* US_TRACE_* categories printed; 0 = no text trace */
+  char trace_file[PATH_MAX];  /* "" = stderr */
+  char trace_json[PATH_MAX];  /* JSON lines of every event; "" = none */
+  char diagram[PATH_MAX];     /* HTML page with ladder diagrams and plots; "" = none */
+  int stats;                  /* 1: per-connection table and counters at exit */
+  char stats_json[PATH_MAX];  /* the same as JSON; "" = none */
   uint32_t from_flags;      /* options given as flags: their twins are ignored */
 };
 
@@ -39,6 +46,20 @@ enum {
 #define US_ENV_PCAP "USTACK_PCAP"
 #define US_ENV_LOG "USTACK_LOG"
 #define US_ENV_CTL "USTACK_CTL" /* set by the launcher: its control socket */
+#define US_ENV_TRACE "USTACK_TRACE"
+#define US_ENV_TRACE_FILE "USTACK_TRACE_FILE"
+#define US_ENV_TRACE_JSON "USTACK_TRACE_JSON"
+#define US_ENV_DIAGRAM "USTACK_DIAGRAM"
+#define US_ENV_STATS "USTACK_STATS"
+#define US_ENV_STATS_JSON "USTACK_STATS_JSON"
+
+/* Trace categories (--trace=arp,dns,tcp,state,cc,drop). */
+enum {
+  US_TRACE_ARP = 1, US_TRACE_DNS = 2, US_TRACE_TCP = 4, US_TRACE_STATE = 8, US_TRACE_CC = 16,
+  US_TRACE_DROP = 32, US_TRACE_ALL = 63,
+};
+/* "arp,dns" -> bits; "" or "all" -> US_TRACE_ALL. -1 on an unknown name. */
+int us_config_parse_trace(const char *s, unsigned *out);
 
 void us_config_init(struct us_config *c);
 

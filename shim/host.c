@@ -17,6 +17,7 @@
 
 #include "netdev/netdev.h"
 #include "shim/log.h"
+#include "shim/trace.h"
 #include "stack/alloc.h"
 
 #define HOST_LOCK_DIR "/run/ustack"
@@ -30,6 +31,7 @@ struct host_req {
 
 struct us_host {
   struct us_stack *stack;
+  struct us_trace *trace; /* --trace/--diagram/--stats sinks, or NULL */
   struct us_netdev *dev;
   struct us_host_hooks hooks;
   int lock_fd;
@@ -318,6 +320,7 @@ int us_host_start(struct us_host **out, const struct us_config *cfg,
     snprintf(err, errlen, "cannot create the stack (out of memory)");
     goto fail;
   }
+  if (us_trace_attach(&h->trace, h->stack, cfg, err, errlen) < 0) goto fail;
   if ((r = host_loop_init(h)) < 0) {
     snprintf(err, errlen, "cannot start the event loop: %s", uv_strerror(r));
     goto fail;
@@ -338,6 +341,7 @@ int us_host_start(struct us_host **out, const struct us_config *cfg,
   return 0;
 
 fail:
+  if (h->trace) us_trace_detach(h->trace, h->stack);
   if (h->stack) us_stack_free(h->stack);
   us_netdev_close(h->dev);
   if (h->lock_fd >= 0) close(h->lock_fd);
@@ -354,6 +358,7 @@ void us_host_stop(struct us_host *h) {
   uv_async_send(&h->wake);
   pthread_join(h->thread, NULL);
   uv_loop_close(&h->loop);
+  us_trace_detach(h->trace, h->stack); /* statistics and diagram at exit */
   us_stack_free(h->stack);
   us_netdev_close(h->dev);
   close(h->lock_fd);

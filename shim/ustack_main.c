@@ -23,11 +23,14 @@
 #include "shim/ctl_server.h"
 #include "shim/host.h"
 #include "shim/log.h"
+#include "shim/trace.h"
 
 #define EXIT_SETUP 2
 /* After the program exits, how long its last connections may take to finish
  * closing (their FINs acknowledged) before ustack exits anyway. */
 #define DRAIN_MS 10000
+/* When tracing: how long the peer's FIN may take after ours was acked. */
+#define SETTLE_MS 2000
 
 extern char **environ;
 
@@ -143,6 +146,7 @@ struct launcher {
   struct us_host *host;
   struct us_ctl_server *srv;
   struct us_ctl_listen ctl;
+  int watching; /* --trace, --diagram or --stats: let closes finish */
 };
 
 /* Stack host, control socket and its server; one line in err on failure,
@@ -153,6 +157,8 @@ static int launcher_start(struct launcher *l, const struct us_config *cfg, char 
   memset(l, 0, sizeof *l);
   l->ctl.fd = -1;
   if (us_host_start(&l->host, cfg, &hooks, err, errlen) < 0) return -1;
+  l->watching = cfg->trace || cfg->trace_json[0] || cfg->diagram[0] || cfg->stats ||
+                cfg->stats_json[0];
   int r = us_ctl_listen_open(&l->ctl, err, errlen);
   if (r == 0 && (r = us_ctl_server_attach(l->host, l->ctl.fd, &l->srv)) < 0)
     snprintf(err, errlen, "cannot serve the control socket: %s", strerror(-r));
@@ -169,6 +175,7 @@ static void launcher_stop(struct launcher *l, int drain) {
    * still delivered and its FINs sent. */
   if (drain && us_ctl_drain(l->host, l->srv, DRAIN_MS))
     us_log_warn("connections still closing after %d s: exiting anyway", DRAIN_MS / 1000);
+  if (drain && l->watching) us_trace_settle(l->host, SETTLE_MS);
   us_ctl_server_detach(l->host, l->srv);
   us_host_stop(l->host);
   us_ctl_listen_close(&l->ctl);
@@ -222,6 +229,8 @@ static int run_program(char **argv, char **envp, const sigset_t *fwd) {
 int main(int argc, char **argv) {
   struct us_config cfg;
   int prog = argc;
+  if (argc > 1 && (!strcmp(argv[1], "ss") || !strcmp(argv[1], "stat")))
+    return us_stats_cmd(argc - 1, argv + 1); /* ask a running stack */
   int status = parse_config(&cfg, argc, argv, &prog);
   if (status >= 0) return status;
   char lib[PATH_MAX], err[512];

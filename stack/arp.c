@@ -57,6 +57,7 @@ static void arp_send(struct us_stack *s, uint16_t op, const uint8_t *eth_dst,
   arp_emit(us_pkt_put(&pkt, ARP_LEN), &a);
   us_count(s, US_CNT_ARP_TX);
   us_count(s, op == ARP_OP_REQUEST ? US_CNT_ARP_REQ_SENT : US_CNT_ARP_REPLY_SENT);
+  US_EVENT(s, us_ev_arp(s, US_EV_TX, op, a.spa, a.sha, a.tpa, a.tha));
   eth_output(s, &pkt, eth_dst, ETH_P_ARP);
 }
 
@@ -339,6 +340,7 @@ void arp_input(struct us_stack *s, const uint8_t *p, size_t len) {
     us_count(s, why);
     return;
   }
+  US_EVENT(s, us_ev_arp(s, US_EV_RX, a.op, a.spa, a.sha, a.tpa, a.tha));
   if (memcmp(a.sha, s->mac, 6) == 0) {
     us_count(s, US_CNT_ARP_DROP_OWN);
     return;

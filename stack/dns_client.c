@@ -145,6 +145,7 @@ static void query_finish(struct us_dns_query *q, int status) {
   r.from_cache = from_cache && status != US_DNS_BADNAME && status != US_DNS_NOMEM;
   r.elapsed = c->s->now - q->start;
   q->in_cb = 1;
+  US_EVENT(c->s, us_ev_dns_result(c->s, &r));
   q->cb(q->user, &r);
   us_free(q);
 }
@@ -197,6 +198,7 @@ static void xfer_send(struct dns_xfer *x) {
     return;
   }
   us_count(s, US_CNT_DNS_QUERY_TX);
+  US_EVENT(s, us_ev_dns_query(s, q->cand[q->icand], q->cand_len[q->icand], x->qtype, ds->id, x->tries));
 }
 
 /* The outcome of the current candidate across its transfers. */
@@ -508,6 +510,7 @@ int dns_answer_accept(struct dns_xfer *x, const uint8_t *msg, size_t len,
     us_count(s, dns_err_counter(err));
     return 0;
   }
+  US_EVENT(s, us_ev_dns_answer(s, qname, qname_len, x->qtype, rcode));
   if (rcode == DNS_RCODE_SERVFAIL) {
     us_count(s, US_CNT_DNS_SERVFAIL);
     dns_xfer_done(x, OUT_SERVFAIL);

@@ -8,6 +8,7 @@
 #include "netdev/netdev.h"
 #include "stack/alloc.h"
 #include "stack/arp.h"
+#include "stack/event.h"
 #include "stack/icmp.h"
 #include "stack/ipv4_frag.h"
 #include "stack/ipv4_wire.h"
@@ -35,9 +36,14 @@ struct us_stack {
   struct icmp_state icmp;       /* icmp.c */
   struct udp_table udp;         /* udp.c */
   struct tcp_state *tcp;        /* tcp_*.c */
+  us_event_fn ev_fn;            /* event.h: the event sink, NULL = none */
+  void *ev_ctx;
 };
 
-static inline void us_count(struct us_stack *s, enum us_counter c) { s->counters[c]++; }
+static inline void us_count(struct us_stack *s, enum us_counter c) {
+  s->counters[c]++;
+  US_EVENT(s, us_ev_count(s, c)); /* drops reach the trace by reason */
+}
 
 /* Deterministic pseudo-random numbers (xorshift64*), from cfg.seed. */
 uint64_t us_rand64(struct us_stack *s);
