@@ -147,6 +147,7 @@ struct us_tcp_sock {
   uint32_t rtt_seq;
   us_time_t rtt_time;     /* 0: no segment being timed */
   uint8_t backoff, retransmits, probes, syn_retries;
+  uint8_t persist_backoff; /* zero-window probes sent in this stall */
   us_time_t rtx_start;    /* when the oldest unacked data was first retransmitted */
 
   /* Loss recovery. */

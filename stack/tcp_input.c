@@ -221,7 +221,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = ack;
     if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
-    if (c->snd_wnd) { us_timer_cancel(s, &c->t_persist); c->probes = 0; }
+    if (c->snd_wnd) { us_timer_cancel(s, &c->t_persist); c->persist_backoff = 0; }
   }
   rcv_ack_sack(c, seg);
 
@@ -458,7 +458,7 @@ void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_
     c->ts_recent_stamp = s->now;
   }
   c->last_rx = s->now;
-  c->probes = c->keepalive ? 0 : c->probes;
+  c->probes = 0; /* the peer is alive: keepalive starts over (as Linux) */
   if (seg->flags & TCP_RST) {
     /* RFC 5961 3.2: reset only on an exact match, else challenge. */
     if (seg->seq == c->rcv_nxt) handle_reset(c);

@@ -104,15 +104,15 @@ static void persist_fire(struct us_stack *s, struct us_timer *t) {
       seq_lt(c->snd_nxt, c->snd_buf_seq + c->snd.len)) {
     if (c->snd_wnd == 0) {
       us_count(s, US_CNT_TCP_ZWP);
-      c->probes++;
+      if (c->persist_backoff < 255) c->persist_backoff++;
       tcp_send_probe(c);
       tcp_arm_persist(c);
     } else {
-      c->probes = 0;
+      c->persist_backoff = 0;
       tcp_send_forced(c);
     }
   } else {
-    c->probes = 0;
+    c->persist_backoff = 0;
     tcp_output(c);
   }
   tcp_leave(s);
@@ -243,7 +243,7 @@ void tcp_enter_timewait(struct us_tcp_sock *c) {
 void tcp_arm_persist(struct us_tcp_sock *c) {
   if (us_timer_armed(&c->t_persist)) return;
   us_time_t rto = c->srtt_us ? c->rto : TCP_RTO_INIT;
-  us_time_t when = rto << (c->probes < 10 ? c->probes : 10);
+  us_time_t when = rto << (c->persist_backoff < 10 ? c->persist_backoff : 10);
   if (when > TCP_RTO_MAX) when = TCP_RTO_MAX;
   if (when < TCP_RTO_MIN) when = TCP_RTO_MIN;
   us_timer_arm(c->s, &c->t_persist, c->s->now + when);
