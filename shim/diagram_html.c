@@ -205,7 +205,7 @@ static void ladder_svg(FILE *f, struct tr_conn *c, const struct diag_conn *d) {
   fprintf(f, "<line class=\"lifeline\" data-side=\"%s\" x1=\"%d\" y1=\"46\" x2=\"%d\" y2=\"%d\"/>\n",
           prole, xp, xp, height - 10);
   struct peer peer = {local_left ? US_TCP_LISTEN : US_TCP_CLOSE, 0, 0};
-  int y = 70;
+  int y = 70, peer_y = 0; /* peer_y: below the last peer state box */
   state_box(f, xl, local_left, y, "CLOSED", 0);
   state_box(f, xp, !local_left, y, us_tcp_state_name(peer.st), 1);
   y += 20;
@@ -246,8 +246,12 @@ static void ladder_svg(FILE *f, struct tr_conn *c, const struct diag_conn *d) {
      * what we sent arrives (at its end). */
     int before = peer.st;
     peer.st = tx ? peer_on_recv(&peer, it) : peer_on_send(&peer, it);
-    if (peer.st != before)
-      state_box(f, xp, !local_left, tx ? y2 + 4 : y + 4, us_tcp_state_name(peer.st), 1);
+    if (peer.st != before) {
+      int by = tx ? y2 + 4 : y + 4;
+      if (by < peer_y) by = peer_y;
+      state_box(f, xp, !local_left, by, us_tcp_state_name(peer.st), 1);
+      peer_y = by + 19;
+    }
     y += ROW;
   }
   fprintf(f, "</svg>\n");

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shim/host.h"
+#include "shim/host.h" /* us_host_call_sync */
 #include "shim/log.h"
 #include "shim/trace_int.h"
 #include "stack/tcp_sock.h"
@@ -96,6 +96,7 @@ static void conn_learn(struct tr_conn *c, const struct us_event *ev) {
 
 static void hub_event(void *ctx, const struct us_event *ev) {
   struct us_trace *t = ctx;
+  if (!t->started) t->started = 1, t->t0 = ev->t; /* times count from the first event */
   if (ev->type == US_EV_COUNT && !tr_counter_is_drop((enum us_counter)ev->u.count.counter))
     return; /* counters are read whole at exit; only drops are events */
   struct tr_conn *c = tr_conn_of(t, ev);
@@ -120,7 +121,6 @@ int us_trace_attach(struct us_trace **out, struct us_stack *s, const struct us_c
   struct us_trace *t = calloc(1, sizeof *t);
   if (!t) return snprintf(err, errlen, "out of memory"), -1;
   t->s = s;
-  t->t0 = us_host_now();
   t->tail = &t->conns;
   t->cats = cfg->trace;
   t->stats = cfg->stats;

@@ -38,7 +38,8 @@ struct tr_conn {
 
 struct us_trace {
   struct us_stack *s;
-  us_time_t t0;
+  us_time_t t0;               /* time of the first event */
+  int started;
   unsigned cats;              /* text trace categories, 0 = none */
   FILE *text, *json;
   int text_close;
