@@ -1,7 +1,7 @@
 /* The stack's DNS stub resolver: asks one server over the stack's own UDP
- * for the A and/or AAAA records of a name, the way glibc's resolver would
- * (search list and ndots, timeout and attempts), with a bounded cache that
- * honours TTLs.
+ * for the A and/or AAAA records of a name (or the PTR record of an
+ * address), the way glibc's resolver would (search list and ndots, timeout
+ * and attempts), with a bounded cache that honours TTLs.
  *
  * Pure like the rest of stack/: time comes from the stack's clock and timers
  * (us_stack_advance), randomness from us_rand64. Each transmission uses a
