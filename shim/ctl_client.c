@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "shim/fdtable.h"
+#include "shim/log.h"
 
 #define POOL_MAX 8
 
@@ -130,12 +131,23 @@ void us_ctl_client_forget(int fd) {
   us_fd_clear(fd);
 }
 
+/* Said once per process: the stack this program was started with is gone
+ * (or refuses us), so its network calls fail. */
+static void report_unreachable(int err) {
+  static int said;
+  if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED)) return;
+  us_log_error("cannot reach the stack at %s: %s (network calls fail)", ctl_path, strerror(-err));
+}
+
 int us_ctl_call(struct us_ctl_msg *m, int *got_fd) {
   if (got_fd) *got_fd = -1;
   uint16_t op = m->op;
   for (int attempt = 0; attempt < 2; attempt++) {
     int fd = pool_take();
-    if (fd < 0) return fd == -ENOENT || fd == -ECONNREFUSED ? -ENETDOWN : fd;
+    if (fd < 0) {
+      if (fd != -ENETDOWN) report_unreachable(fd);
+      return fd == -ENOENT || fd == -ECONNREFUSED ? -ENETDOWN : fd;
+    }
     int rc = us_ctl_send(fd, m, -1);
     if (rc == 0) rc = us_ctl_recv(fd, m, got_fd);
     if (rc == 0 && m->op != op) rc = -EPROTO;
