@@ -373,18 +373,20 @@ idle() {
   sleep 1 # the holder closes its side
 }
 
-# trace STACK REP: tracing on vs off (ustack only; Linux runs the same bulk
-# for scale). Uses USTACK_TRACE when the build has tracing.
+# trace STACK REP: the cost of tracing: the same bulk send on ustack with
+# tracing off and on (--trace into a file). Linux has nothing to compare.
 trace_run() {
   local st=$1 rep=$2 out
-  if [ "$st" = ustack ]; then
-    out=$(ip netns exec "$C" env USTACK_TRACE="$W/trace.out" "$USTACK" "${USTACK_OPTS[@]}" -- \
-      iperf3 -c $SIP -p $IPERF_PORT -t "$SECS" -J 2>"$W/err")
-    rm -f "$W/trace.out"
-  else
-    out=$(on "$st" iperf3 -c $SIP -p $IPERF_PORT -t "$SECS" -J 2>"$W/err")
-  fi
-  record bulk_tx_1_trace "$st" "$rep" throughput "$(gbit "$(iperf_bps <<<"$out")")" Gbit/s
+  [ "$st" = ustack ] || return 0
+  out=$(on ustack iperf3 -c $SIP -p $IPERF_PORT -t "$SECS" -J 2>"$W/err")
+  record trace_off ustack "$rep" throughput "$(gbit "$(iperf_bps <<<"$out")")" Gbit/s
+  out=$(ip netns exec "$C" "$USTACK" "${USTACK_OPTS[@]}" --trace --trace-file "$W/trace.out" -- \
+    iperf3 -c $SIP -p $IPERF_PORT -t "$SECS" -J 2>"$W/err")
+  local note
+  note="trace $(wc -l <"$W/trace.out" 2>/dev/null || echo 0) lines"
+  [ -s "$W/err" ] && note="$note; $(head -c 120 "$W/err" | tr '\n"' '  ')"
+  record trace_on ustack "$rep" throughput "$(gbit "$(iperf_bps <<<"$out")")" Gbit/s "$note"
+  rm -f "$W/trace.out"
 }
 
 # --- run -------------------------------------------------------------------------------

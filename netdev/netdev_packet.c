@@ -4,9 +4,15 @@
  * what lets us live with a Linux peer on a veth: received GRO/GSO
  * super-frames (tens of KB, checksum only partial) arrive whole together with
  * the kernel's checksum verdict, and we can send one 64 KiB TCP unit that the
- * kernel segments (GSO) with checksum offload. Receive is batched with
- * recvmmsg; xmit queues copies that flush() hands to sendmmsg at the end of a
- * loop turn. */
+ * kernel segments (GSO) with checksum offload.
+ *
+ * Receive: a TPACKET_V2 ring mapped into our memory, one 64 KiB+ slot per
+ * frame, drained in batches without a system call per frame (measured on
+ * veth: the fastest for bulk and for latency; TPACKET_V3 hands frames over by
+ * block and adds a millisecond per round trip). If the kernel refuses the
+ * ring, recvmmsg is the fallback (USTACK_PACKET_RING=0 forces it).
+ * Send: xmit queues copies that flush() hands to one sendmmsg at the end of a
+ * loop turn (PACKET_TX_RING was slower than sendmmsg on veth). */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,8 +22,10 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +36,14 @@
 #define PKT_FRAME_MAX (65536 + 256) /* a 64 KiB GRO frame plus link headers */
 #define PKT_BATCH 32                /* frames per recvmmsg / sendmmsg */
 #define PKT_SOCKBUF (4 << 20)
+/* RX ring geometry. A slot holds the tpacket2 header, the sockaddr_ll, the
+ * virtio-net header and a 64 KiB GRO frame (90 bytes of headers before the
+ * MAC header + 65549 of frame < 87376). 3 slots per 256 KiB block (a block is
+ * one contiguous kernel allocation); 24 blocks = 72 slots, 6 MiB. */
+#define PKT_RING_FRAME 87376u
+#define PKT_RING_BLOCK (1u << 18)
+#define PKT_RING_BLOCKS 24u
+#define PKT_RING_PER_BLOCK (PKT_RING_BLOCK / PKT_RING_FRAME)
 
 struct pkt_slot {
   struct virtio_net_hdr vh;
@@ -42,6 +58,9 @@ struct pkt_dev {
   struct pkt_slot tx[PKT_BATCH];
   uint32_t tx_len[PKT_BATCH];
   int tx_n;
+  uint8_t *ring;       /* TPACKET_V2 RX ring, or NULL: recvmmsg */
+  size_t ring_len;
+  unsigned ring_slots, ring_head;
   uint64_t rx_truncated, rx_outgoing, tx_dropped;
 };
 
@@ -143,8 +162,47 @@ static int pkt_poll(struct us_netdev *d, us_netdev_rx_cb cb, void *arg, int max)
   return delivered;
 }
 
+/* The ring: slots the kernel has filled carry TP_STATUS_USER; we hand each to
+ * the stack and give it back (TP_STATUS_KERNEL) in order. The status word is
+ * the only thing shared with the kernel while a slot is ours: acquire on read,
+ * release on hand-back. */
+static int pkt_poll_ring(struct us_netdev *d, us_netdev_rx_cb cb, void *arg, int max) {
+  struct pkt_dev *p = (struct pkt_dev *)d;
+  int delivered = 0;
+  while (delivered < max) {
+    /* Slots never straddle blocks: a block may end in a few spare bytes. */
+    uint8_t *slot = p->ring + (size_t)(p->ring_head / PKT_RING_PER_BLOCK) * PKT_RING_BLOCK +
+                    (size_t)(p->ring_head % PKT_RING_PER_BLOCK) * PKT_RING_FRAME;
+    struct tpacket2_hdr *h = (struct tpacket2_hdr *)slot;
+    uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+    if (!(st & TP_STATUS_USER)) break;
+    const struct sockaddr_ll *sll =
+        (const struct sockaddr_ll *)(slot + TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
+    if (sll->sll_pkttype == PACKET_OUTGOING) {
+      p->rx_outgoing++;
+    } else if (h->tp_snaplen < h->tp_len || h->tp_mac < PKT_VNET_LEN ||
+               (size_t)h->tp_mac + h->tp_snaplen > PKT_RING_FRAME) {
+      p->rx_truncated++;
+    } else {
+      const struct virtio_net_hdr *vh =
+          (const struct virtio_net_hdr *)(slot + h->tp_mac - PKT_VNET_LEN);
+      struct us_frame_meta meta = {0};
+      /* Same verdict as the recvmmsg path; the ring also says it in tp_status. */
+      if ((vh->flags & (VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_NEEDS_CSUM)) ||
+          (st & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID)))
+        meta.flags |= US_FRAME_CSUM_VALID;
+      cb(arg, slot + h->tp_mac, h->tp_snaplen, &meta);
+      delivered++;
+    }
+    __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    p->ring_head = p->ring_head + 1 == p->ring_slots ? 0 : p->ring_head + 1;
+  }
+  return delivered;
+}
+
 static void pkt_close(struct us_netdev *d) {
   struct pkt_dev *p = (struct pkt_dev *)d;
+  if (p->ring) munmap(p->ring, p->ring_len);
   if (p->fd >= 0) close(p->fd);
   for (int i = 0; i < PKT_BATCH; i++) {
     us_free(p->rx[i].buf);
@@ -155,6 +213,9 @@ static void pkt_close(struct us_netdev *d) {
 
 static const struct us_netdev_ops pkt_ops = {
     .xmit = pkt_xmit, .flush = pkt_flush, .poll = pkt_poll, .fd = pkt_fd, .close = pkt_close,
+};
+static const struct us_netdev_ops pkt_ring_ops = {
+    .xmit = pkt_xmit, .flush = pkt_flush, .poll = pkt_poll_ring, .fd = pkt_fd, .close = pkt_close,
 };
 
 static int set_int(int fd, int level, int opt, int v) {
@@ -192,6 +253,39 @@ static int pkt_query_if(struct pkt_dev *p, const char *ifname, char *errbuf, siz
   return 0;
 }
 
+/* The TPACKET_V2 RX ring (after PACKET_VNET_HDR, before bind). Any refusal
+ * leaves the socket as it was: recvmmsg then. */
+static void pkt_ring_setup(struct pkt_dev *p) {
+  const char *env = getenv("USTACK_PACKET_RING");
+  if (env && env[0] == '0') return;
+  if (set_int(p->fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2) < 0) return;
+  struct tpacket_req req = {
+      .tp_block_size = PKT_RING_BLOCK,
+      .tp_block_nr = PKT_RING_BLOCKS,
+      .tp_frame_size = PKT_RING_FRAME,
+      .tp_frame_nr = PKT_RING_PER_BLOCK * PKT_RING_BLOCKS,
+  };
+  if (setsockopt(p->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) {
+    (void)set_int(p->fd, SOL_PACKET, PACKET_VERSION, TPACKET_V1);
+    return;
+  }
+  size_t len = (size_t)req.tp_block_size * req.tp_block_nr;
+  void *ring = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, p->fd, 0);
+  if (ring == MAP_FAILED) /* MAP_LOCKED needs RLIMIT_MEMLOCK: try without */
+    ring = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+  if (ring == MAP_FAILED) {
+    struct tpacket_req none = {0};
+    (void)setsockopt(p->fd, SOL_PACKET, PACKET_RX_RING, &none, sizeof none);
+    (void)set_int(p->fd, SOL_PACKET, PACKET_VERSION, TPACKET_V1);
+    return;
+  }
+  p->ring = ring;
+  p->ring_len = len;
+  p->ring_slots = req.tp_frame_nr;
+  p->ring_head = 0;
+  p->base.ops = &pkt_ring_ops;
+}
+
 /* Socket options, then bind: the socket is opened with protocol 0 so that it
  * receives nothing until bind() names the interface and ETH_P_ALL. */
 static int pkt_setup(struct pkt_dev *p, const char *ifname, int promisc, char *errbuf,
@@ -201,6 +295,7 @@ static int pkt_setup(struct pkt_dev *p, const char *ifname, int promisc, char *e
     return -errno;
   }
   (void)set_int(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1); /* else filtered in poll */
+  pkt_ring_setup(p);
   if (set_int(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, PKT_SOCKBUF) < 0)
     (void)set_int(p->fd, SOL_SOCKET, SO_RCVBUF, PKT_SOCKBUF);
   if (set_int(p->fd, SOL_SOCKET, SO_SNDBUFFORCE, PKT_SOCKBUF) < 0)

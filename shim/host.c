@@ -4,9 +4,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -49,6 +51,7 @@ struct us_host {
   pthread_mutex_t mu; /* guards reqs, stopping */
   struct host_req *reqs, **reqs_tail;
   int stopping;
+  unsigned busy_poll_us; /* USTACK_BUSY_POLL_US: spin before sleeping */
 };
 
 uv_loop_t *us_host_loop(struct us_host *h) { return &h->loop; }
@@ -152,6 +155,19 @@ static void on_timer(uv_timer_t *t) {
   host_check_conflict(h);
 }
 
+/* Busy polling (USTACK_BUSY_POLL_US): before the loop goes to sleep, spin
+ * for up to that long on the loop's own epoll set - any handle becoming ready
+ * (a frame, a program's write, a control request) ends the spin, and libuv's
+ * wait then returns at once. Trades a core for the wake-up latency of a
+ * request/response exchange. Never spins past the next stack deadline. */
+static void host_busy_poll(struct us_host *h, us_time_t next) {
+  struct pollfd pfd = {.fd = uv_backend_fd(&h->loop), .events = POLLIN};
+  us_time_t end = us_host_now() + h->busy_poll_us;
+  if (next < end) end = next;
+  while (poll(&pfd, 1, 0) == 0 && us_host_now() < end) {
+  }
+}
+
 /* End of a loop turn, just before libuv blocks: run timers that came due
  * while we worked, push the batched frames out, and aim the timer at the
  * stack's next deadline. */
@@ -164,6 +180,7 @@ static void on_turn_end(uv_prepare_t *p) {
     next = us_stack_next_deadline(h->stack);
   }
   us_netdev_flush(h->dev);
+  if (h->busy_poll_us) host_busy_poll(h, next);
   if (next == US_TIME_NEVER) {
     uv_timer_stop(&h->timer);
     return;
@@ -279,6 +296,8 @@ static int host_loop_init(struct us_host *h) {
   h->dev_poll.data = h->timer.data = h->wake.data = h->turn_end.data = h;
   uv_poll_start(&h->dev_poll, UV_READABLE, on_readable);
   uv_prepare_start(&h->turn_end, on_turn_end);
+  const char *busy = getenv("USTACK_BUSY_POLL_US");
+  if (busy) h->busy_poll_us = (unsigned)strtoul(busy, NULL, 10);
   return 0;
 }
 
