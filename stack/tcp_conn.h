@@ -154,6 +154,7 @@ struct us_tcp_sock {
   uint32_t recover, rtx_next, dupacks;
   uint32_t rtx_hi;        /* snd_max when the latest retransmission left */
   uint8_t rtx_hi_valid;
+  uint8_t rtx_first;       /* recovery entered, first retransmission not yet sent */
   uint8_t tlp_pending;     /* t_rtx is armed for a tail loss probe */
   uint8_t tlp_out;         /* a probe is out, until tlp_high is ACKed */
   uint32_t tlp_high;
@@ -190,6 +191,7 @@ struct tcp_state {
   uint32_t port_seq;
   us_time_t chal_window;   /* challenge-ACK rate limit */
   uint32_t chal_count;
+  uint8_t no_sack, no_ts, no_ws; /* us_tcp_sysctl: like Linux's tcp_sack=0... */
   int force_isn;           /* test hook */
   uint32_t forced_isn;
   uint8_t *txbuf;          /* scratch for building one segment */

@@ -21,11 +21,12 @@ void tcp_apply_syn_opts(struct us_tcp_sock *c, const struct tcp_seg *seg) {
   const struct tcp_opts *o = &seg->opt;
   c->peer_mss = (o->has & TCP_OPT_F_MSS) ? o->mss : TCP_DEFAULT_MSS;
   if (c->peer_mss < 64) c->peer_mss = 64;
-  c->ws_ok = !!(o->has & TCP_OPT_F_WS);
+  const struct tcp_state *t = c->s->tcp;
+  c->ws_ok = (o->has & TCP_OPT_F_WS) && !t->no_ws;
   c->snd_wscale = c->ws_ok ? o->wscale : 0;
   if (!c->ws_ok) c->rcv_wscale = 0;
-  c->sack_ok = !!(o->has & TCP_OPT_F_SACKOK);
-  c->ts_ok = !!(o->has & TCP_OPT_F_TS);
+  c->sack_ok = (o->has & TCP_OPT_F_SACKOK) && !t->no_sack;
+  c->ts_ok = (o->has & TCP_OPT_F_TS) && !t->no_ts;
   if (c->ts_ok) {
     c->ts_recent = o->tsval;
     c->ts_recent_stamp = c->s->now;
@@ -153,6 +154,7 @@ static void enter_recovery(struct us_tcp_sock *c) {
   c->ca_state = TCP_CA_RECOVERY;
   c->recover = c->snd_max;
   c->rtx_next = c->snd_una;
+  c->rtx_first = 1;
   c->lost_out++;
   tcp_cc_enter_recovery(&c->cc, c->s->now);
 }

@@ -82,9 +82,14 @@ static int tcp_xmit(struct us_tcp_sock *c, uint32_t seq, uint32_t len, uint8_t f
   size_t olen;
   uint32_t tsval = tcp_ts_now(c);
   if (flags & TCP_SYN) {
+    /* A SYN offers what this stack enables; a SYN-ACK answers with what
+     * both sides agreed (tcp_apply_syn_opts). */
+    const struct tcp_state *t = c->s->tcp;
     int active = c->state == US_TCP_SYN_SENT;
-    olen = tcp_opts_syn(opts, c->adv_mss, (active || c->ws_ok) ? c->rcv_wscale : -1,
-                        active || c->sack_ok, active || c->ts_ok, tsval,
+    int ws = active ? !t->no_ws : c->ws_ok;
+    int sack = active ? !t->no_sack : c->sack_ok;
+    int ts = active ? !t->no_ts : c->ts_ok;
+    olen = tcp_opts_syn(opts, c->adv_mss, ws ? c->rcv_wscale : -1, sack, ts, tsval,
                         active ? 0 : c->ts_recent);
   } else {
     struct tcp_sack_block blk[TCP_MAX_SACK];
@@ -335,7 +340,13 @@ void tcp_output(struct us_tcp_sock *c) {
   for (int guard = 0; guard < 4096; guard++) {
     uint32_t pipe = tcp_pipe(c);
     uint32_t cwnd = c->cc.cwnd;
-    if (c->ca_state == TCP_CA_RECOVERY && pipe < cwnd && output_recovery(c, pipe)) {
+    /* The fast retransmit itself, and NewReno's retransmission on a
+     * partial ACK, go out at once whatever the pipe (RFC 5681 3.2 step 2,
+     * RFC 6582 3.2 step 3); the rest of recovery is paced by pipe < cwnd. */
+    int must = c->ca_state == TCP_CA_RECOVERY &&
+               (c->rtx_first || (!c->sack_ok && seq_leq(c->rtx_next, c->snd_una)));
+    if (c->ca_state == TCP_CA_RECOVERY && (must || pipe < cwnd) && output_recovery(c, pipe)) {
+      c->rtx_first = 0;
       sent = 1;
       continue;
     }

@@ -526,6 +526,16 @@ void us_tcp_get_info(const struct us_tcp_sock *c, struct us_tcp_info *i) {
   i->tcpi_snd_wnd = c->snd_wnd;
 }
 
+int us_tcp_sysctl(struct us_stack *s, enum us_tcp_sysctl key, int on) {
+  struct tcp_state *t = s->tcp;
+  switch (key) {
+  case US_TCP_SYSCTL_SACK: t->no_sack = !on; return 0;
+  case US_TCP_SYSCTL_TIMESTAMPS: t->no_ts = !on; return 0;
+  case US_TCP_SYSCTL_WINDOW_SCALING: t->no_ws = !on; return 0;
+  }
+  return -EINVAL;
+}
+
 void us_tcp_test_force_isn(struct us_stack *s, uint32_t isn) {
   s->tcp->force_isn = 1;
   s->tcp->forced_isn = isn;

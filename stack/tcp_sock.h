@@ -139,6 +139,11 @@ struct us_tcp_info {
 };
 void us_tcp_get_info(const struct us_tcp_sock *t, struct us_tcp_info *info);
 
+/* Stack-wide switches, as Linux's net.ipv4.tcp_sack, tcp_timestamps and
+ * tcp_window_scaling sysctls: what new connections offer and accept. */
+enum us_tcp_sysctl { US_TCP_SYSCTL_SACK, US_TCP_SYSCTL_TIMESTAMPS, US_TCP_SYSCTL_WINDOW_SCALING };
+int us_tcp_sysctl(struct us_stack *s, enum us_tcp_sysctl key, int on);
+
 /* Test hook: the next ISN this stack chooses is `isn` (once). */
 void us_tcp_test_force_isn(struct us_stack *s, uint32_t isn);
 /* Number of TCP control blocks alive (tests: leaks, TIME_WAIT). */

@@ -1,6 +1,9 @@
 // Reliability on the in-memory wire: 10 MB byte-exact transfers under loss,
 // reordering and duplication (deterministic: seeded faults, virtual clock),
 // fast retransmit and SACK recovery, and exact RTO backoff timing.
+#include <algorithm>
+#include <map>
+
 #include "tests/unit/test_tcp_util.h"
 
 using namespace tcpt;
@@ -11,6 +14,7 @@ struct LossCase {
   double loss, reorder, dup;
   uint32_t features;
   const char *cc;
+  bool plain = false;  // no SACK, timestamps or window scaling (NewReno recovery)
 };
 
 void transfer(const LossCase &lc, uint64_t bytes, us_time_t limit, uint64_t seed = 11) {
@@ -25,7 +29,19 @@ void transfer(const LossCase &lc, uint64_t bytes, us_time_t limit, uint64_t seed
   }
   Pair p(o);
   p.logging = false;
+  if (lc.plain) {
+    for (int i = 0; i < 2; i++) {
+      us_tcp_sysctl(p.t.st[i], US_TCP_SYSCTL_SACK, 0);
+      us_tcp_sysctl(p.t.st[i], US_TCP_SYSCTL_TIMESTAMPS, 0);
+      us_tcp_sysctl(p.t.st[i], US_TCP_SYSCTL_WINDOW_SCALING, 0);
+    }
+  }
   p.connect();
+  if (lc.plain) {
+    us_tcp_info i;
+    us_tcp_get_info(p.cli.s, &i);
+    EXPECT_EQ(0, i.tcpi_options);
+  }
   if (lc.cc) {
     ASSERT_EQ(0, us_tcp_set_cc(p.cli.s, lc.cc));
     ASSERT_EQ(0, us_tcp_set_cc(p.srv.s, lc.cc));
@@ -76,4 +92,135 @@ TEST(TcpLoss, Loss5PercentReno) { transfer({0.05, 0, 0, 0, "reno"}, 4 << 20, US_
 TEST(TcpLoss, Loss5PercentGso) {
   transfer({0.05, 0.01, 0, US_NETDEV_F_GSO_TCP4 | US_NETDEV_F_CSUM_OFFLOAD, nullptr}, 10 << 20,
            US_SEC(1200));
+}
+TEST(TcpLoss, NoSackNoTimestamps5Percent) {
+  LossCase lc{0.05, 0, 0, 0, nullptr};
+  lc.plain = true;
+  transfer(lc, 4 << 20, US_SEC(2000));
+}
+TEST(TcpLoss, NoSackReorderAndDup) {
+  LossCase lc{0.01, 0.02, 0.02, 0, nullptr};
+  lc.plain = true;
+  transfer(lc, 4 << 20, US_SEC(2000));
+}
+
+namespace {
+
+// Drop the data segments whose index (counting A->B data segments from 0)
+// is in `which`, once each; run a 200 KB transfer; return the pair's stats.
+struct DropRun {
+  uint64_t rto, recoveries, retrans;
+  std::vector<uint32_t> rtx_seqs;
+};
+DropRun drop_data(std::vector<int> which, bool sack) {
+  Pair p;
+  if (!sack)
+    for (int i = 0; i < 2; i++) us_tcp_sysctl(p.t.st[i], US_TCP_SYSCTL_SACK, 0);
+  p.connect();
+  int idx = 0;
+  std::vector<uint32_t> dropped;
+  p.t.drop = [&](int dir, uint64_t, const uint8_t *f, size_t n) {
+    Seg s;
+    if (dir != 0 || !parse_frame(f, n, &s) || !s.len) return false;
+    for (uint32_t d : dropped)
+      if (d == s.seq) return false;  // retransmissions pass
+    bool hit = std::find(which.begin(), which.end(), idx) != which.end();
+    idx++;
+    if (hit) dropped.push_back(s.seq);
+    return hit;
+  };
+  Flow f(p.cli.s, p.srv.s, 200000, 21);
+  EXPECT_TRUE(p.t.run_until([&] { f.pump(); return f.done(); }, p.t.now + US_SEC(30)));
+  EXPECT_FALSE(f.bad);
+  DropRun r;
+  r.rto = p.t.counter(0, US_CNT_TCP_RTO);
+  r.recoveries = p.t.counter(0, US_CNT_TCP_RECOVERY);
+  us_tcp_info i;
+  us_tcp_get_info(p.cli.s, &i);
+  r.retrans = i.tcpi_total_retrans;
+  std::map<uint32_t, int> sent;
+  for (auto &s : p.segs(0))
+    if (s.len && ++sent[s.seq] == 2) r.rtx_seqs.push_back(s.seq);
+  std::sort(dropped.begin(), dropped.end());
+  std::sort(r.rtx_seqs.begin(), r.rtx_seqs.end());
+  EXPECT_EQ(dropped, r.rtx_seqs);  // exactly the lost segments were resent
+  return r;
+}
+
+}  // namespace
+
+TEST(TcpLoss, FastRetransmitOneLoss) {
+  DropRun r = drop_data({20}, true);
+  EXPECT_EQ(0u, r.rto);
+  EXPECT_EQ(1u, r.recoveries);
+  EXPECT_EQ(1u, r.retrans);
+}
+
+TEST(TcpLoss, SackRecoversThreeHolesInOneEpisode) {
+  DropRun r = drop_data({20, 24, 28}, true);
+  EXPECT_EQ(0u, r.rto);
+  EXPECT_EQ(1u, r.recoveries);
+  EXPECT_EQ(3u, r.retrans);
+}
+
+TEST(TcpLoss, NewRenoRecoversThreeHolesByPartialAcks) {
+  DropRun r = drop_data({20, 24, 28}, false);
+  EXPECT_EQ(0u, r.rto);
+  EXPECT_EQ(1u, r.recoveries);
+  EXPECT_EQ(3u, r.retrans);
+}
+
+TEST(TcpLoss, TailLossProbeAvoidsTimeout) {
+  // The last two segments of a burst are lost: no duplicate ACKs can follow.
+  Pair p;
+  p.connect();
+  us_tcp_setopt(p.cli.s, US_TCP_OPT_NODELAY, 1);  // the short tail leaves with the burst
+  int idx = 0;
+  p.t.drop = [&](int dir, uint64_t, const uint8_t *f, size_t n) {
+    Seg s;
+    if (dir != 0 || !parse_frame(f, n, &s) || !s.len) return false;
+    idx++;
+    return idx == 5 || idx == 6;
+  };
+  std::vector<uint8_t> b(5 * 1448 + 1000);
+  for (size_t i = 0; i < b.size(); i++) b[i] = pattern(i, 1);
+  ASSERT_EQ((ssize_t)b.size(), us_tcp_send(p.cli.s, b.data(), b.size()));
+  ASSERT_TRUE(p.t.run_until([&] { return us_tcp_readable(p.srv.s) == b.size(); }, p.t.now + US_SEC(5)));
+  EXPECT_EQ(0u, p.t.counter(0, US_CNT_TCP_RTO));
+  EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_TLP));
+  EXPECT_LT(p.t.now - p.segs(0)[0].at, US_MS(100));  // not a 200+ ms timeout
+}
+
+TEST(TcpLoss, CubicBacksOffToSeventyPercent) {
+  Pair p;
+  p.connect();
+  int idx = 0;
+  uint32_t cwnd_at_loss = 0;
+  p.t.drop = [&](int dir, uint64_t, const uint8_t *f, size_t n) {
+    Seg s;
+    if (dir != 0 || !parse_frame(f, n, &s) || !s.len) return false;
+    ++idx;
+    // The first loss ends slow start; the second comes in congestion
+    // avoidance, where cwnd barely moves in the RTT before it is detected.
+    if (idx == 3000) {
+      us_tcp_info i;
+      us_tcp_get_info(p.cli.s, &i);
+      cwnd_at_loss = i.tcpi_snd_cwnd;
+    }
+    return idx == 400 || idx == 3000;
+  };
+  Flow f(p.cli.s, p.srv.s, 8 << 20, 2);
+  uint32_t ssthresh = 0;
+  ASSERT_TRUE(p.t.run_until([&] {
+    f.pump();
+    us_tcp_info i;
+    us_tcp_get_info(p.cli.s, &i);
+    if (cwnd_at_loss && !ssthresh && i.tcpi_ca_state == 3) ssthresh = i.tcpi_snd_ssthresh;
+    return f.done();
+  }, p.t.now + US_SEC(30)));
+  ASSERT_GT(cwnd_at_loss, 0u);
+  ASSERT_GT(ssthresh, 0u);
+  EXPECT_NEAR(cwnd_at_loss * 0.7, (double)ssthresh, cwnd_at_loss * 0.02 + 1);
+  EXPECT_EQ(2u, p.t.counter(0, US_CNT_TCP_RECOVERY));
+  EXPECT_STREQ("cubic", us_tcp_get_cc(p.cli.s));
 }
