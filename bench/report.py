@@ -137,7 +137,8 @@ def table(rep):
     lines = []
     for r in rep["rows"]:
         met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
-        lines.append((r["label"], r["unit"], cell(r["linux"]), cell(r["ustack"]),
+        lin_cell = "-" if r["scenario"].startswith("trace_") else cell(r["linux"])
+        lines.append((r["label"], r["unit"], lin_cell, cell(r["ustack"]),
                       "-" if r["ratio"] is None else f"{r['ratio']:.2f}", r["target"], met))
     w = [max(len(hdr[i]), *(len(l[i]) for l in lines)) if lines else len(hdr[i]) for i in range(len(hdr))]
     sep = "  "
