@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define CHUNK_BITS 10
 #define CHUNK_SIZE (1 << CHUNK_BITS)
@@ -29,6 +31,22 @@ static struct us_fd_info *fd_slot(int fd, int create) {
 
 __thread int us_fd_bypass;
 
+/* The process whose memory this table is. A vfork child (python's
+ * subprocess, for one) shares its parent's memory until it execs; its
+ * close()/dup2()/close_range() must not edit the parent's table. A real
+ * fork copies the table and takes it over (us_fd_after_fork_child). */
+static pid_t fd_owner;
+
+static void fd_atfork_child(void) { us_fd_after_fork_child(); }
+
+__attribute__((constructor)) static void fd_owner_init(void) {
+  fd_owner = (pid_t)syscall(SYS_getpid);
+  pthread_atfork(0, 0, fd_atfork_child);
+}
+
+/* getpid() without glibc's help: no pid cache to trust under vfork. */
+static int fd_mine(void) { return (pid_t)syscall(SYS_getpid) == fd_owner || !fd_owner; }
+
 struct us_fd_info *us_fd_get(int fd) {
   if (us_fd_bypass) return 0;
   struct us_fd_info *e = fd_slot(fd, 0);
@@ -37,6 +55,7 @@ struct us_fd_info *us_fd_get(int fd) {
 
 int us_fd_set(int fd, const struct us_fd_info *info) {
   if (fd < 0 || fd >= US_FD_MAX) return -EBADF;
+  if (!fd_mine()) return -EPERM;
   pthread_mutex_lock(&fd_lock);
   struct us_fd_info *e = fd_slot(fd, 1);
   if (e) {
@@ -53,7 +72,7 @@ int us_fd_set(int fd, const struct us_fd_info *info) {
 
 void us_fd_clear(int fd) {
   struct us_fd_info *e = fd_slot(fd, 0);
-  if (!e) return;
+  if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == US_FD_NONE || !fd_mine()) return;
   pthread_mutex_lock(&fd_lock);
   __atomic_store_n(&e->kind, US_FD_NONE, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&fd_lock);
@@ -70,7 +89,7 @@ void us_fd_copy(int from, int to) {
 }
 
 void us_fd_clear_range(unsigned lo, unsigned hi) {
-  if (lo >= US_FD_MAX) return;
+  if (lo >= US_FD_MAX || !fd_mine()) return;
   if (hi >= US_FD_MAX) hi = US_FD_MAX - 1;
   pthread_mutex_lock(&fd_lock);
   for (unsigned fd = lo; fd <= hi;) {
@@ -99,4 +118,5 @@ int us_fd_count(enum us_fd_kind kind) {
 void us_fd_after_fork_child(void) {
   /* Only the forking thread survives: a lock another thread held is free. */
   pthread_mutex_init(&fd_lock, 0);
+  fd_owner = (pid_t)syscall(SYS_getpid);
 }

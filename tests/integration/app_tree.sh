@@ -48,6 +48,22 @@ os._exit(0)"
 for ((i = 0; i < 100; i++)); do kill -0 $rpid 2>/dev/null || break; sleep 0.1; done
 expect_eq "write-exit (no close): every byte delivered" "$(sha "$T/send")" "$(sha "$T/recv")"
 
+# python's subprocess runs its children with vfork: their close_range()
+# must not wipe the parent's knowledge of its sockets.
+ip netns exec "$TOPO_SERVER" socat TCP-LISTEN:7,bind=198.18.0.1,reuseaddr,fork PIPE &
+TOPO_PIDS+=($!)
+wait_port "$TOPO_SERVER" 7
+u python3 -c "
+import socket, subprocess
+s = socket.create_connection(('198.18.0.1', 7))
+subprocess.run(['true'])
+subprocess.run(['sh', '-c', 'exit 0'], close_fds=True)
+print(s.getpeername())
+s.sendall(b'after subprocess\n')
+print(s.recv(100).decode().strip())"
+expect_eq "vfork children (python subprocess) leave the parent's sockets intact" \
+  "('198.18.0.1', 7) after subprocess" "$(echo $RUN_OUT)"
+
 # Killed mid-transfer: the peer's connection ends at once (RST for the
 # unread data), and the same stack serves the next program normally.
 u sh -c "curl -sS --limit-rate 1M -o /dev/null http://198.18.0.1/big & pid=\$!; sleep 1; kill -9 \$pid
