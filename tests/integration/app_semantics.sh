@@ -3,7 +3,8 @@
 # examples/sockcheck runs the same calls on ustack (client namespace) and on
 # the kernel (server namespace) and the transcripts must be identical: the
 # errno of bad fds, lengths, NULL buffers, unknown options and families;
-# ECONNRESET, EOF, EPIPE/SIGPIPE and MSG_NOSIGNAL after a peer's reset.
+# ECONNRESET, EOF, EPIPE/SIGPIPE and MSG_NOSIGNAL after a peer's reset;
+# socket options set and read back.
 # Then readiness: a non-blocking connect is writable only once the
 # handshake is over under poll, select and epoll (level and edge), SO_ERROR
 # tells which; a listening socket is readable once a connection waits.
@@ -26,6 +27,15 @@ compare() {
 }
 
 compare "bad input and errno" errno 198.18.0.1 7
+
+native=$(ip netns exec "$TOPO_SERVER" python3 "$(dirname "$0")/app_sockopts.py" 198.18.0.1 7 2>&1)
+u python3 "$(dirname "$0")/app_sockopts.py" 198.18.0.1 7
+if [ "$native" = "$RUN_OUT" ]; then
+  pass "socket options (TCP_NODELAY, CORK, KEEP*, USER_TIMEOUT, LINGER, CONGESTION, MAXSEG, INFO...): same as the kernel"
+else
+  fail "socket options differ from the kernel (< kernel, > ustack):"
+  diff <(echo "$native") <(echo "$RUN_OUT") | sed 's/^/     | /'
+fi
 
 cat > "$T/rst.py" <<'PY'
 import socket, struct
