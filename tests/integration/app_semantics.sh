@@ -37,6 +37,16 @@ else
   diff <(echo "$native") <(echo "$RUN_OUT") | sed 's/^/     | /'
 fi
 
+# A blocking connect to an on-link address nobody answers: ARP gives up.
+probe='import socket
+try:
+    socket.create_connection(("198.18.0.77", 80))
+except OSError as e:
+    print(type(e).__name__, e.errno)'
+native=$(ip netns exec "$TOPO_SERVER" python3 -c "$probe" 2>&1)
+u python3 -c "$probe"
+expect_eq "blocking connect, no ARP answer: same error as the kernel ($native)" "$native" "$RUN_OUT"
+
 cat > "$T/rst.py" <<'PY'
 import socket, struct
 l = socket.socket()
