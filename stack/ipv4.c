@@ -322,6 +322,11 @@ static int ipv4_fragment(struct us_stack *s, struct us_pkt *pkt, uint32_t src, u
   return rc;
 }
 
+void ipv4_confirm(struct us_stack *s, uint32_t dst) {
+  uint32_t nexthop;
+  if (dst != s->cfg.ip && ipv4_route(s, dst, &nexthop) == 0) arp_confirm(s, nexthop);
+}
+
 int ipv4_output(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
                 uint8_t proto, int df) {
   uint32_t nexthop;

@@ -40,6 +40,10 @@ int ipv4_output(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t d
  * fragmentation-needed). */
 uint32_t ipv4_path_mtu(struct us_stack *s, uint32_t dst);
 
+/* Forward progress toward dst was seen (new data ACKed): keeps the next hop's
+ * ARP entry REACHABLE without unicast probes, as Linux's dst_confirm does. */
+void ipv4_confirm(struct us_stack *s, uint32_t dst);
+
 /* Internet checksum helpers (checksum.c). */
 uint32_t us_csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t us_csum_fold(uint32_t sum);

@@ -327,3 +327,16 @@ TEST(Arp, TableFullEvictsLeastRecentlyUsed) {
   EXPECT_EQ(ARP_S_FREE, arp_lookup(os.s, 0xC6120064, nullptr));
   EXPECT_EQ(ARP_S_STALE, arp_lookup(os.s, 0xC6120064 + ARP_TABLE_SIZE + 4, nullptr));
 }
+
+TEST(Arp, Ipv4ConfirmRefreshesTheNextHop) {
+  OneStack os;
+  udp_sock *u = us_udp_open(os.s, &UdpSink::ops, nullptr);
+  ASSERT_EQ(4, us_udp_sendto(u, kIpFar, 9, "abcd", 4));  // resolves the gateway
+  os.input(eth(kMacA, kMacPeer, 0x0806, arp(2, kMacPeer, kIpPeer, kMacA, kIpUs)));
+  for (int i = 0; i < 10; i++) {
+    os.advance_to(os.now + US_SEC(10));
+    ipv4_confirm(os.s, kIpFar);  // off-link: confirms the gateway
+  }
+  EXPECT_EQ(ARP_S_REACHABLE, arp_lookup(os.s, kIpPeer, nullptr));
+  us_udp_close(u);
+}
