@@ -107,7 +107,7 @@ static void send_cookie(struct us_tcp_sock *l, const struct ipv4_rx *ip, const s
 }
 
 static struct us_tcp_sock *check_cookie(struct us_tcp_sock *l, const struct ipv4_rx *ip,
-                                        const struct tcp_seg *seg) {
+                                        const struct tcp_seg *seg, int *full) {
   struct us_stack *s = l->s;
   uint32_t cookie = seg->ack - 1, irs = seg->seq - 1;
   uint32_t idx = cookie >> 25 & 3, now_slot = (uint32_t)(s->now >> COOKIE_PERIOD_SHIFT);
@@ -117,6 +117,7 @@ static struct us_tcp_sock *check_cookie(struct us_tcp_sock *l, const struct ipv4
     if (cookie_hash(s, ip, seg, irs, slot, idx) != (cookie & 0x1ffffff)) continue;
     if (l->acc_len >= l->backlog) {
       us_count(s, US_CNT_TCP_ACCEPTQ_FULL);
+      *full = 1; /* valid: drop quietly, the client's retransmission retries */
       return 0;
     }
     struct tcp_seg syn = *seg;
@@ -149,11 +150,13 @@ void tcp_listen_input(struct us_tcp_sock *l, const struct ipv4_rx *ip, struct tc
   if (seg->flags & TCP_RST) return;
   if (seg->flags & TCP_ACK) {
     if (!(seg->flags & TCP_SYN)) {
-      struct us_tcp_sock *c = check_cookie(l, ip, seg);
+      int full = 0;
+      struct us_tcp_sock *c = check_cookie(l, ip, seg, &full);
       if (c) {
         tcp_conn_input(c, ip, seg);
         return;
       }
+      if (full) return;
     }
     tcp_reply_rst(s, ip, seg);
     return;
