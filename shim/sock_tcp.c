@@ -182,6 +182,10 @@ static void pump_in(struct us_sock *so) {
         so->chan_eof = 1;
         break;
       }
+      /* A short read emptied the channel: skip the read that would only say
+       * EAGAIN (one system call per request in request/response traffic).
+       * The poll is level-triggered: more data or EOF wakes us again. */
+      if ((size_t)n < space) break;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
