@@ -131,7 +131,7 @@ def table(rep):
                f"kernel {m.get('kernel', '?')}, MTU {m.get('mtu', '?')}, {m.get('cpus', '?')} CPUs")
     out.append(f"offloads (uc0): {m.get('offloads', '?')}")
     out.append(f"{m.get('reps', '?')} repetitions x {m.get('secs', '?')} s; median [min-max]; "
-               f"CPU per byte: {m.get('cpu_how', '?')} (whole machine, both stacks alike); "
+               f"CPU per byte: {m.get('cpu_how', '?')}; "
                f"load {m.get('loadavg_start', '?')} -> {m.get('loadavg_end', '?')}")
     hdr = ("scenario", "unit", "Linux", "ustack", "ustack/Linux", "target", "met")
     lines = []
@@ -151,7 +151,7 @@ def table(rep):
         for st in ("linux", "ustack"):
             sm = r[st]
             for n in (sm or {}).get("notes", []):
-                if n and not n.startswith("n=") and n != "errors 0" and "MB" not in n and n not in ("perf", "proc_stat"):
+                if n and not n.startswith("n=") and n != "errors 0" and "MB" not in n and n not in ("perf", "proc_stat", "rusage"):
                     notes.append(f"  {r['scenario']} {st}: {n}")
     if notes:
         out.append("notes:")

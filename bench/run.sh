@@ -16,6 +16,8 @@
 #   --build DIR    build directory [<repo>/build-bench]; --no-build uses it as is
 #   --out DIR      results directory [<build>/bench-results]
 #   --svg PATH     also copy the chart there (e.g. docs/bench.svg)
+#   --perf         also profile every run (perf record -a -g, cpu-clock) and
+#                  write the top entries to perf.SCENARIO.STACK.txt in --out
 #
 # How Linux and ustack share one veth: the test network is the one of
 # tests/netns/topo.sh (client ns: uc0, server ns: us0 198.18.0.1). For a
@@ -39,6 +41,7 @@ SMOKE=0
 DO_BUILD=1
 ONLY=bulk,download,rr,wrk,connrate,idle,trace
 SVG_COPY=
+PERF=0
 DL_MB=1024
 IDLE_N=10000
 
@@ -53,6 +56,7 @@ while (($#)); do
     --no-build) DO_BUILD=0 ;;
     --out) OUT=$2; shift ;;
     --svg) SVG_COPY=$2; shift ;;
+    --perf) PERF=1 ;;
     -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -192,15 +196,40 @@ record() {
 }
 num() { [[ "${1:-}" =~ ^[0-9.]+$ ]] && echo "$1" || echo null; }
 
-# --- CPU accounting: whole machine, both stacks alike ------------------------------
-# perf stat's cycle counter where the machine has one; otherwise busy time
-# from /proc/stat times the nominal clock (no PMU in most VMs).
+# --- CPU accounting -------------------------------------------------------------------
+# perf stat's cycle counter (whole machine) where the machine has one. Where
+# it has none (most VMs), getrusage-style accounting of exactly the processes
+# of the run: every process in the two bench namespaces (servers, the ustack
+# launcher with its stack thread, the program) plus the foreground client
+# (RUSAGE_CHILDREN of a wrapper), plus the machine's softirq time (where the
+# kernel's receive work runs, for both stacks), times the nominal clock. This
+# stays meaningful on a machine that others are using.
 CPU_MHZ=$(awk -F: '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo | tr -d ' ')
 CPU_MHZ=${CPU_MHZ:-0}
-if perf stat -a -e cycles -x, -- true 2>&1 | grep -q '^[0-9]'; then CPU_HOW=perf; else CPU_HOW=proc_stat; fi
-cpu_busy_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8; exit}' /proc/stat; }
+CLK_TCK=$(getconf CLK_TCK)
+if perf stat -a -e cycles -x, -- true 2>&1 | grep -q '^[0-9]'; then CPU_HOW=perf; else CPU_HOW=rusage; fi
+# utime+stime+cutime+cstime (ticks) of every process in the bench namespaces,
+# plus the machine's softirq ticks.
+cpu_ticks() {
+  local pids
+  pids=$( { ip netns pids "$C"; ip netns pids "$S"; } 2>/dev/null | tr '\n' ' ')
+  { for p in $pids; do cat "/proc/$p/stat" 2>/dev/null; echo; done; } |
+    awk -v sirq="$(awk '/^cpu / {print $8; exit}' /proc/stat)" '
+      NF { sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 }
+      END { printf "%d", t + sirq }'
+}
+# cpu_fg CMD...: CMD in the foreground; its CPU (with children) in $W/fg.cpu.
+cpu_fg() {
+  python3 -c '
+import resource, subprocess, sys
+rc = subprocess.run(sys.argv[2:]).returncode
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.3f" % (u.ru_utime + u.ru_stime))
+sys.exit(rc)' "$W/fg.cpu" "$@"
+}
 cpu_start() {
-  CPU_T0=$(cpu_busy_ticks)
+  echo 0 >"$W/fg.cpu"
+  CPU_T0=$(cpu_ticks)
   if [ "$CPU_HOW" = perf ]; then
     perf stat -a -e cycles -x, -o "$W/perf.cyc" &
     CPU_PERF=$!
@@ -213,12 +242,17 @@ cpu_stop() {
     kill -INT $CPU_PERF 2>/dev/null; wait $CPU_PERF 2>/dev/null
     cyc=$(awk -F, '/cycles/ {print $1; exit}' "$W/perf.cyc")
   else
-    local t1 hz
-    t1=$(cpu_busy_ticks)
-    hz=$(getconf CLK_TCK)
-    cyc=$(awk -v d=$((t1 - CPU_T0)) -v hz="$hz" -v mhz="$CPU_MHZ" 'BEGIN {printf "%.0f", d / hz * mhz * 1e6}')
+    local t1
+    t1=$(cpu_ticks)
+    cyc=$(awk -v d=$((t1 - CPU_T0)) -v fg="$(cat "$W/fg.cpu")" -v hz="$CLK_TCK" -v mhz="$CPU_MHZ" \
+      'BEGIN {printf "%.0f", (d / hz + fg) * mhz * 1e6}')
   fi
   awk -v c="${cyc:-0}" -v b="$bytes" 'BEGIN {if (b > 0 && c > 0) printf "%.2f", c / b; else print "null"}'
+}
+# on_argv STACK: the command prefix that runs a program on that stack.
+on_argv() {
+  ON=(ip netns exec "$C")
+  [ "$1" = ustack ] && ON+=("$USTACK" "${USTACK_OPTS[@]}" --)
 }
 
 # --- scenarios ----------------------------------------------------------------------
@@ -231,8 +265,9 @@ gbit() { awk -v b="${1:-}" 'BEGIN {if (b + 0 > 0) printf "%.3f", b / 1e9; else p
 # bulk_tx STACK REP STREAMS: the stack sends (iperf3 client in the client ns).
 bulk_tx() {
   local st=$1 rep=$2 p=$3 out bytes cpb
+  on_argv "$st"
   cpu_start
-  out=$(on "$st" iperf3 -c $SIP -p $IPERF_PORT -t "$SECS" -P "$p" -J 2>"$W/err")
+  out=$(cpu_fg "${ON[@]}" iperf3 -c $SIP -p $IPERF_PORT -t "$SECS" -P "$p" -J 2>"$W/err")
   bytes=$(iperf_bytes <<<"$out")
   cpb=$(cpu_stop "${bytes:-0}")
   record "bulk_tx_$p" "$st" "$rep" throughput "$(gbit "$(iperf_bps <<<"$out")")" Gbit/s
@@ -244,7 +279,7 @@ bulk_rx() {
   local st=$1 rep=$2 p=$3 out bytes cpb
   serve_on "$st" 0 iperf3 -s -p $IPERF_PORT || { record "bulk_rx_$p" "$st" "$rep" throughput null Gbit/s "server failed"; unserve; return; }
   cpu_start
-  out=$(ip netns exec "$S" iperf3 -c $CIP -p $IPERF_PORT -t "$SECS" -P "$p" -J 2>"$W/err")
+  out=$(cpu_fg ip netns exec "$S" iperf3 -c $CIP -p $IPERF_PORT -t "$SECS" -P "$p" -J 2>"$W/err")
   bytes=$(iperf_bytes <<<"$out")
   cpb=$(cpu_stop "${bytes:-0}")
   unserve
@@ -426,7 +461,17 @@ both() {
   ((rep % 2)) && order=(ustack linux)
   for st in "${order[@]}"; do
     stack_use "$st"
-    "$fn" "$st" "$rep" "$@"
+    if ((PERF)) && ((rep == 1)); then
+      local tag="$fn${1:+_$1}.$st"
+      perf record -a -g -e cpu-clock -F 999 -o "$W/perf.data" >/dev/null 2>&1 &
+      local perf_pid=$!
+      "$fn" "$st" "$rep" "$@"
+      kill -INT $perf_pid; wait $perf_pid 2>/dev/null
+      perf report -i "$W/perf.data" --no-children --sort comm,dso,sym -g none --percent-limit 0.5 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -60 >"$OUT/perf.$tag.txt"
+    else
+      "$fn" "$st" "$rep" "$@"
+    fi
   done
 }
 
