@@ -72,6 +72,8 @@ struct tcp_ooo {
 struct tcp_sb {
   uint32_t n;
   uint32_t sacked;    /* total bytes covered */
+  uint32_t lost_end;  /* has_lost_end: every hole below this is lost (RACK verdict) */
+  uint8_t has_lost_end;
   struct tcp_iv iv[TCP_SB_MAX];
 };
 

@@ -226,6 +226,12 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     if (c->snd_wnd) { us_timer_cancel(s, &c->t_persist); c->persist_backoff = 0; }
   }
   rcv_ack_sack(c, seg);
+  if (c->tlp_out && c->sb.n && seq_geq(c->sb.iv[c->sb.n - 1].end, c->tlp_high)) {
+    /* The tail loss probe got through and holes remain below it: they
+     * are lost (RFC 8985 7.4), no need to wait for more duplicate ACKs. */
+    c->sb.lost_end = c->sb.iv[c->sb.n - 1].start;
+    c->sb.has_lost_end = 1;
+  }
 
   if (seq_gt(ack, c->snd_una)) {
     uint32_t acked = ack - c->snd_una;
@@ -257,6 +263,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
       if (seq_geq(ack, c->recover)) {
         tcp_cc_exit_recovery(&c->cc);
         c->ca_state = TCP_CA_OPEN;
+        c->sb.has_lost_end = 0;
       } else if (!c->sack_ok) {
         c->rtx_next = c->snd_una; /* NewReno partial ACK: resend the next hole */
       }

@@ -8,7 +8,7 @@
 
 #define DUPTHRESH 3
 
-void tcp_sb_clear(struct tcp_sb *sb) { sb->n = 0; sb->sacked = 0; }
+void tcp_sb_clear(struct tcp_sb *sb) { sb->n = 0; sb->sacked = 0; sb->has_lost_end = 0; }
 
 static void sb_recount(struct tcp_sb *sb) {
   uint32_t t = 0;
@@ -51,6 +51,7 @@ void tcp_sb_ack(struct tcp_sb *sb, uint32_t una) {
     sb->n -= k;
   }
   if (sb->n && seq_lt(sb->iv[0].start, una)) sb->iv[0].start = una;
+  if (sb->has_lost_end && seq_leq(sb->lost_end, una)) sb->has_lost_end = 0;
   sb_recount(sb);
 }
 
@@ -77,12 +78,15 @@ uint32_t tcp_sb_next_start(const struct tcp_sb *sb, uint32_t seq) {
 
 /* The i-th hole below the highest SACKed byte is [hs, he) =
  * [end of interval i-1 (or una), start of interval i). It is lost when more
- * than (DupThresh-1)*mss bytes above it are SACKed (RFC 6675 IsLost). */
+ * than (DupThresh-1)*mss bytes above it are SACKed (RFC 6675 IsLost), or
+ * when it lies below lost_end (a tail loss probe came back SACKed: what was
+ * sent before it and is still missing is lost, as RACK judges, RFC 8985). */
 static int sb_hole(const struct tcp_sb *sb, uint32_t i, uint32_t una, uint32_t mss,
                    uint32_t *below, uint32_t *hs, uint32_t *he) {
   *hs = i ? sb->iv[i - 1].end : una;
   *he = sb->iv[i].start;
-  int lost = seq_lt(*hs, *he) && sb->sacked - *below > (DUPTHRESH - 1) * mss;
+  int lost = seq_lt(*hs, *he) && (sb->sacked - *below > (DUPTHRESH - 1) * mss ||
+                                   (sb->has_lost_end && seq_lt(*hs, sb->lost_end)));
   *below += sb->iv[i].end - sb->iv[i].start;
   return lost;
 }
