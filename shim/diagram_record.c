@@ -80,6 +80,7 @@ void diag_record(struct us_trace *t, struct tr_conn *c, const struct us_event *e
     it->len = ev->u.seg.len;
     it->win = tr_win(c, ev);
     it->gso = ev->u.seg.gso;
+    it->rtx = c->note == TR_NOTE_RETRANS; /* the peer's count too */
     if (ev->dir == US_EV_TX && (ev->u.seg.flags & TCP_SYN) && c->diag->syn_rtx_pending) {
       it->rtx = 1;
       c->diag->syn_rtx_pending = 0;

@@ -155,6 +155,8 @@ static void describe_seg(struct tr_conn *c, const struct us_event *ev, struct sb
   sb_add(b, " win=%u len=%u", tr_win(c, ev), g->len);
   if (g->gso) sb_add(b, " (GSO %u x %u)", (g->len + g->gso - 1) / g->gso, g->gso);
   describe_opts(g, b);
+  if (c && c->note == TR_NOTE_RETRANS) sb_add(b, " (retransmission)");
+  if (c && c->note == TR_NOTE_GAP) sb_add(b, " (previous segment not seen: lost or reordered)");
 }
 
 static void conn_str(const struct us_event *ev, char *out, size_t n) {

@@ -83,6 +83,15 @@ static void conn_learn(struct tr_conn *c, const struct us_event *ev) {
         c->isn_r = g->seq, c->has_isn_r = 1, c->ws_r = ws;
       }
     }
+    c->note = TR_NOTE_NONE;
+    uint32_t end = g->seq + g->len + !!(g->flags & TCP_FIN) + !!(g->flags & TCP_SYN);
+    uint32_t *max = tx ? &c->tx_max : &c->rx_max;
+    uint8_t *has = tx ? &c->has_tx_max : &c->has_rx_max;
+    if (*has && (g->len || (g->flags & TCP_FIN))) {
+      if ((int32_t)(g->seq - *max) < 0) c->note = TR_NOTE_RETRANS;
+      else if ((int32_t)(g->seq - *max) > 0) c->note = TR_NOTE_GAP;
+    }
+    if (!*has || (int32_t)(end - *max) > 0) *max = end, *has = 1;
     /* Joined late: the first numbers seen stand in for the ISNs. */
     if (tx && !c->has_isn_l) c->isn_l = g->seq - 1, c->has_isn_l = 1;
     if (!tx && !c->has_isn_r) c->isn_r = g->seq - 1, c->has_isn_r = 1;

@@ -13,6 +13,9 @@
 
 #define TR_HASH 1024u
 
+/* What a data segment is, judged from the sequence numbers seen before. */
+enum { TR_NOTE_NONE = 0, TR_NOTE_RETRANS, TR_NOTE_GAP };
+
 struct diag_conn;
 
 /* One connection as the event stream showed it (a 4-tuple reused after
@@ -27,6 +30,11 @@ struct tr_conn {
   uint8_t active;             /* we sent the first SYN */
   uint8_t state;              /* our last state (US_TCP_*), 0 unknown */
   uint8_t closed;
+  /* Highest sequence number seen each way, to tell retransmitted and
+   * out-of-order data the way Wireshark does (either side's). */
+  uint32_t tx_max, rx_max;
+  uint8_t has_tx_max, has_rx_max;
+  uint8_t note;               /* TR_NOTE_* of the segment being handled */
   us_time_t t_first, t_last, t_closed;
   struct us_ev_tcp_snap snap; /* latest */
   uint8_t has_snap;
