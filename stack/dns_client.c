@@ -9,7 +9,9 @@
  * every transfer of the candidate is done, their outcomes decide whether
  * the query ends or goes on to the next candidate, with glibc's rules
  * (res_nsearch): NXDOMAIN, NODATA and SERVFAIL go on; a timeout or a refusal
- * ends the search.
+ * ends the search. A reverse lookup is one PTR transfer for one name.
+ * Truncated answers go on over TCP (dns_client_tcp.c); answers are cached
+ * by dns_cache.c.
  *
  * Sockets are never closed from inside their own datagram callback: a
  * finished transfer hands them to a reap list that a zero-delay timer
@@ -98,6 +100,7 @@ static void xfer_release_socks(struct dns_xfer *x) {
 
 static int query_next(struct us_dns_query *q);
 static int candidate_start(struct us_dns_query *q);
+
 static void query_unlink(struct us_dns_query *q) {
   struct us_dns_client *c = q->c;
   if (q->prev) q->prev->next = q->next; else c->qhead = q->next;
