@@ -316,7 +316,9 @@ int us_sock_settle(int fd, struct us_fd_info *e, int clear) {
   return err;
 }
 
-int us_sock_take_error(int fd, struct us_fd_info *e) { return us_sock_settle(fd, e, 1); }
+int us_sock_take_error(int fd, struct us_fd_info *e) {
+  return us_sock_settle(fd, e, US_CTL_CLEAR);
+}
 
 static int wait_connect(int fd, struct us_fd_info *e) {
   struct pollfd p = {fd, POLLOUT, 0};
@@ -326,11 +328,13 @@ static int wait_connect(int fd, struct us_fd_info *e) {
     if (r < 0) return -errno;
     if (r > 0) break;
   }
-  int err = us_sock_settle(fd, e, 1);
+  /* Connected and then reset at once: connect succeeded, and the reset is
+   * for the next call. Only a failed connect takes the error. */
+  int err = us_sock_settle(fd, e, US_CTL_CLEAR_IF_FAILED);
   if (e->state == US_FDS_CONNECTING) { /* writable but not over: cannot happen */
     return -EINPROGRESS;
   }
-  return err ? -err : 0;
+  return e->state == US_FDS_CONNECTED ? 0 : -err;
 }
 
 EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
@@ -362,9 +366,9 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   case US_FDS_LISTENING: return us_ret(-EINVAL);
   case US_FDS_CONNECTING: {
     /* Linux: EALREADY while under way, then 0 once (or the error). */
-    int err = us_sock_settle(fd, e, 1);
+    int err = us_sock_settle(fd, e, US_CTL_CLEAR_IF_FAILED);
     if (e->state == US_FDS_CONNECTING) return us_ret(-EALREADY);
-    return us_ret(err ? -err : 0);
+    return us_ret(e->state == US_FDS_CONNECTED ? 0 : -err);
   }
   default: break;
   }

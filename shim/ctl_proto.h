@@ -33,7 +33,8 @@ enum us_ctl_op {
   US_CTL_RESOLVE,    /* data = name (NUL-terminated), a = AF_INET/AF_INET6/AF_UNSPEC
                         -> a = EAI_* (0 ok), data = us_ctl_addrs */
   US_CTL_RESOLVE_PTR,/* ip -> a = EAI_*, data = name */
-  US_CTL_STATE,      /* sock -> a = connect state (US_CTL_ST_*), err = pending error */
+  US_CTL_STATE,      /* sock, a = US_CTL_CLEAR* -> a = connect state (US_CTL_ST_*),
+                        err = pending error */
   US_CTL_STATS,      /* (`ustack ss`) -> a = host pid, fd: a memory file with the live
                         connections and counters as text (shim/stats_ctl.c) */
   US_CTL__MAX
@@ -44,6 +45,10 @@ enum us_ctl_op {
  * port, so the program hands the socket to the kernel's loopback. */
 #define US_CTL_F_LOOPBACK 1
 #define US_CTL_F_KERNEL 2
+
+/* a of a US_CTL_STATE request: keep the pending error, take it (SO_ERROR),
+ * or take it only if the connect failed (the end of a blocking connect). */
+enum { US_CTL_KEEP = 0, US_CTL_CLEAR = 1, US_CTL_CLEAR_IF_FAILED = 2 };
 
 /* Answer of US_CTL_STATE. */
 enum { US_CTL_ST_NONE = 0, US_CTL_ST_CONNECTING, US_CTL_ST_CONNECTED, US_CTL_ST_FAILED,

@@ -300,7 +300,8 @@ static void handle(struct ctl_conn *c, struct us_ctl_msg *m) {
     if (tcp) sock_tcp_state(so, m);
     else m->a = so->state;
     m->err = so->err;
-    if (clear) so->err = 0;
+    if (clear == US_CTL_CLEAR || (clear == US_CTL_CLEAR_IF_FAILED && m->a == US_CTL_ST_FAILED))
+      so->err = 0;
     break;
   }
   default: m->err = EINVAL;

@@ -37,6 +37,7 @@ struct us_sock {
   unsigned wr_shut : 1;    /* we shut the channel's write side (peer FIN) */
   unsigned dead : 1;       /* waiting only to be freed */
   unsigned orphan : 1;     /* program gone: finishing the close (busy) */
+  unsigned was_connected : 1; /* the handshake completed (an error came after) */
   unsigned reuseaddr : 1, keepalive : 1, broadcast : 1;
   struct us_tcp_sock *tcp;
   struct udp_sock *udp;

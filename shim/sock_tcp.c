@@ -243,6 +243,7 @@ static void listener_accept(struct us_sock *l) {
     c->tcp = t;
     us_tcp_set_callback(t, tcp_ev, c);
     c->state = US_CTL_ST_CONNECTED;
+    c->was_connected = 1;
     remember_names(c);
     int fl = fcntl(sv[1], F_GETFL);
     if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
@@ -299,6 +300,7 @@ static void tcp_ev(void *user, struct us_tcp_sock *t, uint32_t ev, int err) {
   if (ev & US_TCP_EV_CONNECTED) {
     drain_filler(so);
     so->state = US_CTL_ST_CONNECTED;
+    so->was_connected = 1;
     remember_names(so);
   }
   if (ev & US_TCP_EV_ERROR) {
@@ -487,9 +489,10 @@ void sock_tcp_getname(struct us_sock *so, struct us_ctl_msg *m) {
 
 void sock_tcp_state(struct us_sock *so, struct us_ctl_msg *m) {
   int st = so->state;
-  if (st == US_CTL_ST_CLOSED && so->err) st = US_CTL_ST_FAILED;
-  /* A connection that completed and then closed was still connected. */
-  if (st == US_CTL_ST_CLOSED && so->peer_ip) st = US_CTL_ST_CONNECTED;
+  /* A connection that completed and then closed or failed was connected:
+   * its error belongs to the calls after connect. */
+  if (st == US_CTL_ST_CLOSED && so->was_connected) st = US_CTL_ST_CONNECTED;
+  else if (st == US_CTL_ST_CLOSED && so->err) st = US_CTL_ST_FAILED;
   m->a = st;
 }
 
