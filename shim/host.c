@@ -340,6 +340,7 @@ int us_host_start(struct us_host **out, const struct us_config *cfg,
     goto fail;
   }
   if (us_trace_attach(&h->trace, h->stack, cfg, err, errlen) < 0) goto fail;
+  us_trace_set_clock(h->trace, us_host_now);
   if ((r = host_loop_init(h)) < 0) {
     snprintf(err, errlen, "cannot start the event loop: %s", uv_strerror(r));
     goto fail;

@@ -21,6 +21,11 @@ struct us_trace;
 int us_trace_attach(struct us_trace **out, struct us_stack *s, const struct us_config *cfg,
                     char *err, size_t errlen);
 
+/* Stamp events with this clock instead of the stack's (the host's real
+ * clock: the stack learns the time only from frames and timers, so events
+ * caused by a program's request would carry the time of the last frame). */
+void us_trace_set_clock(struct us_trace *t, us_time_t (*clock)(void));
+
 /* After the stack thread stopped (the stack still exists): writes the
  * statistics and the diagram, closes the files, detaches and frees. */
 void us_trace_detach(struct us_trace *t, struct us_stack *s);

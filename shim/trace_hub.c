@@ -103,8 +103,15 @@ static void conn_learn(struct tr_conn *c, const struct us_event *ev) {
   }
 }
 
-static void hub_event(void *ctx, const struct us_event *ev) {
+static void hub_event(void *ctx, const struct us_event *in) {
   struct us_trace *t = ctx;
+  struct us_event stamped;
+  const struct us_event *ev = in;
+  if (t->clock) {
+    stamped = *in;
+    stamped.t = t->clock();
+    ev = &stamped;
+  }
   if (!t->started) t->started = 1, t->t0 = ev->t; /* times count from the first event */
   if (ev->type == US_EV_COUNT && !tr_counter_is_drop((enum us_counter)ev->u.count.counter))
     return; /* counters are read whole at exit; only drops are events */
@@ -113,6 +120,10 @@ static void hub_event(void *ctx, const struct us_event *ev) {
   if (t->cats) tr_text_event(t, c, ev);
   if (t->json) tr_json_event(t, c, ev);
   if (t->diagram[0] && c) diag_record(t, c, ev);
+}
+
+void us_trace_set_clock(struct us_trace *t, us_time_t (*clock)(void)) {
+  if (t) t->clock = clock;
 }
 
 static FILE *open_out(const char *path, char *err, size_t errlen) {

@@ -47,6 +47,7 @@ struct tr_conn {
 struct us_trace {
   struct us_stack *s;
   us_time_t t0;               /* time of the first event */
+  us_time_t (*clock)(void);   /* NULL: the stack's time */
   int started;
   unsigned cats;              /* text trace categories, 0 = none */
   FILE *text, *json;
