@@ -299,6 +299,10 @@ static int ipv4_fragment(struct us_stack *s, struct us_pkt *pkt, uint32_t src, u
                          uint8_t proto, uint32_t mtu, uint32_t nexthop) {
   /* Fragments cannot carry a partial checksum: finish it here. */
   us_csum_finalize(pkt->data, pkt->len, &pkt->meta);
+  if (mtu < IPV4_MIN_MTU) { /* a device this small cannot carry fragments */
+    us_count(s, US_CNT_IPV4_TX_MSGSIZE);
+    return -EMSGSIZE;
+  }
   uint32_t maxpay = (mtu - IPV4_HLEN) & ~7u;
   uint32_t cap = ETH_HLEN + IPV4_HLEN + maxpay;
   uint8_t *buf = us_malloc(cap);

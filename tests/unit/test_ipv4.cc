@@ -299,3 +299,12 @@ TEST(Ipv4, OwnAddressLoopsBackOnNextAdvance) {
     us_udp_close(cli);
   }
 }
+
+TEST(Ipv4, TinyMtuDeviceRefusesToFragment) {
+  OneStack os(40);
+  os.learn_peer();
+  udp_sock *u = us_udp_open(os.s, &Sink::ops, nullptr);
+  EXPECT_EQ(-EMSGSIZE, us_udp_sendto(u, kIpPeer, 9, "0123456789abcdefghijklmnop", 26));
+  EXPECT_TRUE(os.cap.sent.empty());
+  us_udp_close(u);
+}
