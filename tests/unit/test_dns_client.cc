@@ -785,6 +785,24 @@ TEST(DnsClient, TcpRefusedFallsBackAtOnce) {
   EXPECT_EQ(1u, r.cnt(US_CNT_DNS_TCP_FAIL));
 }
 
+// Freeing the client with work in every state: UDP tries outstanding, a
+// TCP retry pending, sockets waiting to be reaped, cache entries. Under
+// ASan this is the leak and use-after-free check of the teardown.
+TEST(DnsClient, FreeWithEverythingPending) {
+  auto *r = new Rig;
+  r->query("web.ustack.test", US_DNS_WANT_BOTH);
+  r->query("big.test.");
+  r->query("done.test.");
+  auto qs = r->take();
+  ASSERT_EQ(4u, qs.size());
+  r->answer(qs[2], TruncatedReply(qs[2]));  // TCP now pending
+  r->answer(qs[3], Rig::a_reply(qs[3], 3));  // finished: its socket awaits the reaper
+  EXPECT_EQ(1u, r->cnt(US_CNT_DNS_TCP));
+  EXPECT_EQ(1u, us_dns_cache_count(r->c));
+  EXPECT_EQ(1u, r->results.size());
+  delete r;  // no callbacks for the rest, nothing left behind
+}
+
 DnsMsg PtrReply(const SentQuery &q, const std::string &owner, const std::string &target,
                unsigned an = 1) {
   DnsMsg m = Rig::reply(q, an);
