@@ -21,6 +21,8 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static int pool_fds[POOL_MAX];
 static int pool_n;
+static int pool_out; /* connections checked out by threads right now */
+static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
 static char ctl_path[108];
 static int path_set;
 
@@ -33,6 +35,8 @@ static int ctl_connect(const char *path);
 static void pool_after_fork_child(void) {
   us_fd_after_fork_child();
   pthread_mutex_init(&pool_lock, 0);
+  pthread_cond_init(&pool_cv, 0);
+  pool_out = 0; /* other threads' connections did not come along */
   /* The inherited connections are shared with the parent: using them would
    * interleave both processes' messages. Drop our copies. */
   int used = pool_n > 0;
@@ -100,22 +104,48 @@ static int ctl_connect(const char *path) {
 static int pool_take(void) {
   pthread_once(&pool_once, pool_init);
   pthread_mutex_lock(&pool_lock);
-  const char *path = get_path();
-  int fd = pool_n ? pool_fds[--pool_n] : -1;
-  char copy[sizeof ctl_path];
-  memcpy(copy, path, sizeof copy);
-  pthread_mutex_unlock(&pool_lock);
-  if (fd >= 0) return fd;
-  if (!copy[0]) return -ENETDOWN;
-  return ctl_connect(copy);
+  for (;;) {
+    if (pool_n) {
+      int fd = pool_fds[--pool_n];
+      pool_out++;
+      pthread_mutex_unlock(&pool_lock);
+      return fd;
+    }
+    char copy[sizeof ctl_path];
+    memcpy(copy, get_path(), sizeof copy);
+    pthread_mutex_unlock(&pool_lock);
+    if (!copy[0]) return -ENETDOWN;
+    int fd = ctl_connect(copy);
+    pthread_mutex_lock(&pool_lock);
+    if (fd >= 0) {
+      pool_out++;
+      pthread_mutex_unlock(&pool_lock);
+      return fd;
+    }
+    /* A process that dropped privileges cannot open new connections (the
+     * socket admits the launcher's user only): share the ones it has. */
+    if (fd != -EACCES && fd != -EPERM) {
+      pthread_mutex_unlock(&pool_lock);
+      return fd;
+    }
+    if (pool_n) continue; /* one came back meanwhile */
+    if (pool_out == 0) {
+      pthread_mutex_unlock(&pool_lock);
+      return fd;
+    }
+    pthread_cond_wait(&pool_cv, &pool_lock);
+  }
 }
 
+/* A connection comes back (fd >= 0) or is gone (fd < 0). */
 static void pool_put(int fd) {
   pthread_mutex_lock(&pool_lock);
-  if (pool_n < POOL_MAX) {
+  pool_out--;
+  if (fd >= 0 && pool_n < POOL_MAX) {
     pool_fds[pool_n++] = fd;
     fd = -1;
   }
+  pthread_cond_signal(&pool_cv);
   pthread_mutex_unlock(&pool_lock);
   if (fd >= 0) {
     us_fd_clear(fd);
@@ -157,6 +187,7 @@ int us_ctl_call(struct us_ctl_msg *m, int *got_fd) {
     }
     us_fd_clear(fd);
     raw_close(fd);
+    pool_put(-1);
     /* A pooled connection may have died with a restarted peer: retry once on
      * a fresh one, but only if nothing was answered. */
     if (rc != -EPIPE && rc != -ECONNRESET) return rc;

@@ -64,6 +64,30 @@ print(s.recv(100).decode().strip())"
 expect_eq "vfork children (python subprocess) leave the parent's sockets intact" \
   "('198.18.0.1', 7) after subprocess" "$(echo $RUN_OUT)"
 
+# A forked child that drops privileges (as nginx workers do) keeps using
+# the stack, from several threads at once, over the connection it got at fork.
+u python3 -c "
+import os, socket, sys, threading
+socket.socket().close()
+import encodings.idna
+pid = os.fork()
+if pid == 0:
+    os.setgid(65534)
+    os.setuid(65534)
+    ok = []
+    def one(i):
+        s = socket.create_connection(('198.18.0.1', 7))
+        s.sendall(b'x%d\n' % i)
+        ok.append(s.recv(10).strip() == b'x%d' % i)
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    print('child', sum(ok), os.getuid())
+    sys.stdout.flush()
+    os._exit(0)
+os.waitpid(pid, 0)"
+expect_eq "privileges dropped after fork: 8 threads still use the stack" "child 8 65534" "$RUN_OUT"
+
 # Killed mid-transfer: the peer's connection ends at once (RST for the
 # unread data), and the same stack serves the next program normally.
 u sh -c "curl -sS --limit-rate 1M -o /dev/null http://198.18.0.1/big & pid=\$!; sleep 1; kill -9 \$pid
