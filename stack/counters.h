@@ -127,6 +127,8 @@
   X(TCP_TW_FIN, "tcp retransmitted FIN answered in TIME-WAIT") \
   X(TCP_TLP, "tcp tail loss probes sent (RFC 8985)")         \
   X(TCP_LOST_RETRANS, "tcp lost retransmissions detected")    \
+  X(TCP_DSACK_TX, "tcp D-SACKs sent (duplicate data, RFC 2883)") \
+  X(TCP_DSACK_RX, "tcp D-SACKs received for retransmitted data") \
   /* dns: add below */                                             \
   X(DNS_QUERY_TX, "dns queries sent (retries included)")         \
   X(DNS_RETRY, "dns queries resent after a timeout or error")    \

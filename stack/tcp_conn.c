@@ -98,12 +98,41 @@ struct us_tcp_sock *tcp_lookup(struct tcp_state *t, uint32_t lip, uint16_t lport
 
 struct us_tcp_sock *tcp_lookup_listener(struct tcp_state *t, uint32_t lip, uint16_t lport) {
   struct us_tcp_sock *any = 0;
-  for (struct us_tcp_sock *c = t->ports[hashp(lport)]; c; c = c->pnext) {
-    if (c->lport != lport || c->state != US_TCP_LISTEN) continue;
+  uint32_t b = hashp(lport), left = t->listen_n[b];
+  for (struct us_tcp_sock *c = t->ports[b]; c && left; c = c->pnext) {
+    if (c->state != US_TCP_LISTEN) continue;
+    left--;
+    if (c->lport != lport) continue;
     if (c->lip == lip) return c;
     if (c->lip == 0) any = c;
   }
   return any;
+}
+
+void tcp_port_listening(struct tcp_state *t, struct us_tcp_sock *c, int on) {
+  uint32_t b = hashp(c->lport);
+  if (!on) {
+    if (t->listen_n[b]) t->listen_n[b]--;
+    return;
+  }
+  t->listen_n[b]++;
+  if (c->port_hashed) { /* to the front: found before the children */
+    tcp_port_remove(c);
+    tcp_port_insert(t, c);
+  }
+}
+
+void tcp_port_insert_after(struct tcp_state *t, struct us_tcp_sock *c, struct us_tcp_sock *prev) {
+  if (c->port_hashed) return;
+  if (!prev->port_hashed || hashp(prev->lport) != hashp(c->lport)) {
+    tcp_port_insert(t, c);
+    return;
+  }
+  c->pnext = prev->pnext;
+  if (c->pnext) c->pnext->ppprev = &c->pnext;
+  c->ppprev = &prev->pnext;
+  prev->pnext = c;
+  c->port_hashed = 1;
 }
 
 void tcp_port_insert(struct tcp_state *t, struct us_tcp_sock *c) {
@@ -226,7 +255,10 @@ void tcp_event(struct us_tcp_sock *c, uint32_t ev) {
 void tcp_done(struct us_tcp_sock *c) {
   tcp_timers_stop(c);
   if (c->listener) tcp_child_unlink(c);
-  if (c->state == US_TCP_LISTEN) tcp_listen_close(c);
+  if (c->state == US_TCP_LISTEN) {
+    tcp_listen_close(c);
+    tcp_port_listening(c->s->tcp, c, 0);
+  }
   tcp_hash_remove(c);
   if (c->state != US_TCP_CLOSE) {
     US_EVENT(c->s, us_ev_tcp_state(c, c->state, US_TCP_CLOSE));

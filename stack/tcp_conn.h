@@ -74,6 +74,7 @@ struct tcp_sb {
   uint32_t sacked;    /* total bytes covered */
   uint32_t lost_end;  /* has_lost_end: every hole below this is lost (RACK verdict) */
   uint8_t has_lost_end;
+  uint8_t dupthresh;  /* segments of reordering tolerated (0: 3, RFC 6675) */
   struct tcp_iv iv[TCP_SB_MAX];
 };
 
@@ -135,6 +136,8 @@ struct us_tcp_sock {
   uint8_t fin_rcvd, ooo_fin;
   uint32_t ooo_fin_seq;
   uint32_t last_ack_sent;
+  uint8_t dsack_pending;  /* report dsack in the next ACK (RFC 2883) */
+  struct tcp_iv dsack;
   uint32_t ts_recent;
   us_time_t ts_recent_stamp;
   uint32_t ts_offset;
@@ -160,6 +163,7 @@ struct us_tcp_sock {
   uint8_t tlp_pending;     /* t_rtx is armed for a tail loss probe */
   uint8_t tlp_out;         /* a probe is out, until tlp_high is ACKed */
   uint32_t tlp_high;
+  uint32_t tlp_rtx_seq;     /* start of the probe's retransmission (its D-SACK is no reordering) */
   struct tcp_sb sb;
   struct tcp_cc cc;
 
@@ -184,6 +188,10 @@ struct us_tcp_sock {
 struct tcp_state {
   struct us_tcp_sock *hash[TCP_HASH_BUCKETS];
   struct us_tcp_sock *ports[TCP_PORT_BUCKETS];
+  /* LISTEN sockets per port bucket, never fewer than there are: a listener
+   * lookup stops once it has seen them all, instead of walking every child
+   * and TIME-WAIT connection that shares the port (connection-rate bench). */
+  uint16_t listen_n[TCP_PORT_BUCKETS];
   struct us_tcp_sock *all;
   struct us_tcp_sock *ev_head, *ev_tail;
   struct us_tcp_sock *reap;
@@ -208,6 +216,11 @@ struct us_tcp_sock *tcp_lookup(struct tcp_state *t, uint32_t lip, uint16_t lport
                                uint16_t rport);
 struct us_tcp_sock *tcp_lookup_listener(struct tcp_state *t, uint32_t lip, uint16_t lport);
 void tcp_port_insert(struct tcp_state *t, struct us_tcp_sock *c);
+/* c starts (on=1) or stops listening: keeps listen_n and puts a new
+ * listener at the front of its bucket. */
+void tcp_port_listening(struct tcp_state *t, struct us_tcp_sock *c, int on);
+/* Port-hash c just behind prev (a listener's child stays behind it). */
+void tcp_port_insert_after(struct tcp_state *t, struct us_tcp_sock *c, struct us_tcp_sock *prev);
 void tcp_port_remove(struct us_tcp_sock *c);
 int tcp_port_conflict(struct tcp_state *t, const struct us_tcp_sock *c, uint32_t ip, uint16_t port);
 int tcp_pick_port(struct tcp_state *t, struct us_tcp_sock *c);

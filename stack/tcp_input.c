@@ -139,11 +139,22 @@ static void rcv_ack_sack(struct us_tcp_sock *c, const struct tcp_seg *seg) {
   if (!c->sack_ok || !(seg->opt.has & TCP_OPT_F_SACK)) return;
   for (unsigned i = 0; i < seg->opt.nsack; i++) {
     uint32_t a = seg->opt.sack[i].start, b = seg->opt.sack[i].end;
+    if (i == 0 && seq_lt(a, b) && seq_leq(b, seg->ack) && seq_geq(a, c->snd_una - c->max_snd_wnd)) {
+      /* D-SACK (RFC 2883): the peer got this twice. If we had resent it,
+       * the network reordered rather than lost: tolerate more reordering
+       * before calling a hole lost (as Linux raises tp->reordering). */
+      if (c->total_retrans && seq_lt(a, c->rtx_hi) && a != c->tlp_rtx_seq) {
+        us_count(c->s, US_CNT_TCP_DSACK_RX);
+        uint8_t t = c->sb.dupthresh ? c->sb.dupthresh : 3;
+        c->sb.dupthresh = t + 1 > 8 ? 8 : (uint8_t)(t + 1);
+      }
+      continue;
+    }
     if (!seq_lt(a, b) || seq_gt(b, c->snd_max) || b - a > c->snd_max - c->snd_una) {
       us_count(c->s, US_CNT_TCP_SACK_BAD);
       continue;
     }
-    if (seq_leq(b, seg->ack) || seq_leq(b, c->snd_una)) continue; /* D-SACK or old */
+    if (seq_leq(b, seg->ack) || seq_leq(b, c->snd_una)) continue; /* old */
     tcp_sb_add(&c->sb, seq_max(a, seg->ack), b);
   }
 }
@@ -292,7 +303,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
      * ACKs beyond the last recovery point (RFC 6582 4.1). */
     /* Early retransmit (RFC 5827): with fewer than four segments out and
      * nothing new to send, fewer duplicate ACKs will ever come. */
-    uint32_t thresh = 3;
+    uint32_t thresh = c->sb.dupthresh ? c->sb.dupthresh : 3;
     uint32_t out_segs = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
     int unsent = c->snd.buf && seq_lt(c->snd_max, c->snd_buf_seq + c->snd.len);
     if (out_segs < 4 && !unsent) thresh = out_segs > 1 ? out_segs - 1 : 1;
@@ -333,6 +344,13 @@ static void rcv_in_order(struct us_tcp_sock *c, const uint8_t *data, uint32_t n)
   tcp_event(c, US_TCP_EV_READABLE);
 }
 
+static void note_dsack(struct us_tcp_sock *c, uint32_t start, uint32_t end) {
+  if (!c->sack_ok) return;
+  c->dsack.start = start;
+  c->dsack.end = end;
+  c->dsack_pending = 1;
+}
+
 static void data_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
   struct us_stack *s = c->s;
   uint32_t seq = seg->seq;
@@ -342,9 +360,14 @@ static void data_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
   if (seq_lt(seq, c->rcv_nxt)) {
     uint32_t dup = c->rcv_nxt - seq;
     if (dup >= n) {
-      if (n) { us_count(s, US_CNT_TCP_DUP_DATA); c->ack_now = 1; }
+      if (n) {
+        us_count(s, US_CNT_TCP_DUP_DATA);
+        c->ack_now = 1;
+        note_dsack(c, seg->seq, seg->seq + n);
+      }
       return;
     }
+    note_dsack(c, seq, c->rcv_nxt);
     seq += dup;
     data += dup;
     n -= dup;
@@ -377,6 +400,11 @@ static void data_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     /* Out of order: store in place, remember the range, ACK at once so the
      * sender sees the hole (RFC 5681 4.2). */
     c->ack_now = 1;
+    for (uint32_t k = 0; k < c->ooo.n; k++)
+      if (seq_geq(seq, c->ooo.iv[k].start) && seq_leq(seq + n, c->ooo.iv[k].end)) {
+        note_dsack(c, seq, seq + n); /* held already */
+        return;
+      }
     if (tcp_ooo_add(&c->ooo, seq, seq + n) < 0) {
       us_count(s, US_CNT_TCP_OOO_DROP);
       return;
@@ -458,6 +486,9 @@ void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_
   if (!seq_acceptable(c, seg, seglen)) {
     us_count(s, US_CNT_TCP_DROP_OUTWIN);
     if (!(seg->flags & TCP_RST)) c->ack_now = 1;
+    if (seg->dlen && seq_leq(seg->seq + seg->dlen, c->rcv_nxt) &&
+        c->rcv_nxt - seg->seq <= c->rcv.cap && !(seg->flags & TCP_RST))
+      note_dsack(c, seg->seq, seg->seq + seg->dlen); /* an old duplicate (RFC 2883) */
     else us_count(s, US_CNT_TCP_RST_IGNORED);
     goto out;
   }

@@ -68,7 +68,7 @@ static struct us_tcp_sock *new_child(struct us_tcp_sock *l, const struct ipv4_rx
                                         (uint64_t)c->lport << 16 | c->rport, 2);
   c->last_rx = s->now;
   tcp_hash_insert(s->tcp, c);
-  tcp_port_insert(s->tcp, c);
+  tcp_port_insert_after(s->tcp, c, l);
   return c;
 }
 

@@ -94,12 +94,20 @@ static int tcp_xmit(struct us_tcp_sock *c, uint32_t seq, uint32_t len, uint8_t f
   } else {
     struct tcp_sack_block blk[TCP_MAX_SACK];
     unsigned n = 0;
-    if (c->sack_ok && c->ooo.n && len <= c->mss) {
-      /* Only as many blocks as fit beside the payload in one MTU. */
-      uint32_t room = c->mss + (c->ts_ok ? TCP_TS_OPT_LEN : 0) - len -
-                      (c->ts_ok ? TCP_TS_OPT_LEN : 0);
+    if (c->sack_ok && (c->ooo.n || c->dsack_pending) && len <= c->mss) {
+      /* Only as many blocks as fit beside the payload in one MTU; a D-SACK
+       * goes first (RFC 2883 4). */
+      uint32_t room = c->mss - len;
       unsigned fit = room >= 12 ? (room - 4) / 8 : 0;
-      n = tcp_ooo_sack(&c->ooo, blk, fit < TCP_MAX_SACK ? fit : TCP_MAX_SACK);
+      if (fit > TCP_MAX_SACK) fit = TCP_MAX_SACK;
+      if (c->dsack_pending && fit) {
+        blk[0].start = c->dsack.start;
+        blk[0].end = c->dsack.end;
+        n = 1;
+        c->dsack_pending = 0;
+        us_count(c->s, US_CNT_TCP_DSACK_TX);
+      }
+      n += tcp_ooo_sack(&c->ooo, blk + n, fit - n);
     }
     olen = tcp_opts_data(opts, c->ts_ok, tsval, c->ts_recent, blk, n);
   }

@@ -85,7 +85,8 @@ static int sb_hole(const struct tcp_sb *sb, uint32_t i, uint32_t una, uint32_t m
                    uint32_t *below, uint32_t *hs, uint32_t *he) {
   *hs = i ? sb->iv[i - 1].end : una;
   *he = sb->iv[i].start;
-  int lost = seq_lt(*hs, *he) && (sb->sacked - *below > (DUPTHRESH - 1) * mss ||
+  uint32_t thresh = sb->dupthresh ? sb->dupthresh : DUPTHRESH;
+  int lost = seq_lt(*hs, *he) && (sb->sacked - *below > (thresh - 1) * mss ||
                                    (sb->has_lost_end && seq_lt(*hs, sb->lost_end)));
   *below += sb->iv[i].end - sb->iv[i].start;
   return lost;

@@ -61,6 +61,7 @@ int us_tcp_listen(struct us_tcp_sock *c, int backlog) {
   if (o && o != c && (o->lip == c->lip || !o->lip || !c->lip)) return -EADDRINUSE;
   c->backlog = backlog < 1 ? 1 : backlog > 4096 ? 4096 : (uint32_t)backlog;
   c->state = US_TCP_LISTEN;
+  tcp_port_listening(c->s->tcp, c, 1);
   return 0;
 }
 

@@ -40,6 +40,7 @@ static void rto_expired(struct us_tcp_sock *c) {
   }
   us_count(s, US_CNT_TCP_RTO);
   c->tlp_out = 0;
+  c->sb.dupthresh = 0; /* waiting for reordering cost a timeout: back to 3 */
   int first = c->ca_state != TCP_CA_LOSS;
   tcp_cc_on_rto(&c->cc, s->now, first);
   c->ca_state = TCP_CA_LOSS;
@@ -75,6 +76,7 @@ static void tlp_fire(struct us_tcp_sock *c) {
     uint32_t start = end - c->snd_una > c->mss ? end - c->mss : c->snd_una;
     uint32_t save = c->snd_nxt;
     c->snd_nxt = start;
+    c->tlp_rtx_seq = start;
     if (seq_lt(start, end)) tcp_send_range(c, start, end - start);
     else if (c->fin_queued && c->snd_max == c->fin_seq + 1) tcp_send_range(c, c->fin_seq, 0);
     c->snd_nxt = save;

@@ -357,3 +357,26 @@ TEST(TcpApi, FragmentationNeededLowersMss) {
   EXPECT_FALSE(g.bad);
   for (auto &s : p.segs(0)) EXPECT_LE(s.len, 948u);
 }
+
+TEST(TcpApi, DuplicateDataAnsweredWithDsack) {
+  Pair p;
+  p.connect();
+  ASSERT_EQ(4, us_tcp_send(p.cli.s, "abcd", 4));
+  ASSERT_TRUE(p.t.run_until([&] { return us_tcp_readable(p.srv.s) == 4; }, p.t.now + US_SEC(1)));
+  p.t.run_for(US_MS(100));
+  auto data = p.segs(0).back();
+  ASSERT_EQ(4u, data.len);
+  p.log.clear();
+  // The same segment again (as a spurious retransmission would be).
+  p.inject(1, p.cli_port(), p.port, data.seq, data.ack, TCP_ACK | TCP_PSH, 8192, {},
+           {'a', 'b', 'c', 'd'});
+  p.t.run_for(US_MS(5));
+  auto acks = p.segs(1);
+  ASSERT_EQ(1u, acks.size());
+  ASSERT_EQ(1, acks[0].opt.nsack);
+  EXPECT_EQ(data.seq, acks[0].opt.sack[0].start);  // RFC 2883: below the cumulative ACK
+  EXPECT_EQ(data.seq + 4, acks[0].opt.sack[0].end);
+  EXPECT_EQ(data.seq + 4, acks[0].ack);
+  EXPECT_EQ(1u, p.t.counter(1, US_CNT_TCP_DSACK_TX));
+  EXPECT_EQ(4u, us_tcp_readable(p.srv.s));  // not delivered twice
+}
