@@ -16,7 +16,7 @@ echo "== build: release (gcc, -Werror)"
 echo "== build: asan+ubsan (clang)"
 CC=clang CXX=clang++ "$src/scripts/build.sh" "$src/build-asan" -DUSTACK_SANITIZE=ON -DUSTACK_WERROR=ON
 echo "== build: fuzz (clang)"
-CC=clang CXX=clang++ "$src/scripts/build.sh" "$src/build-fuzz" -DUSTACK_FUZZ=ON -DUSTACK_FUZZ_SECONDS=${USTACK_FUZZ_SECONDS:-20}
+CC=clang CXX=clang++ "$src/scripts/build.sh" "$src/build-fuzz" -DUSTACK_FUZZ=ON -DUSTACK_UNIT_TESTS=OFF -DUSTACK_FUZZ_SECONDS=${USTACK_FUZZ_SECONDS:-20}
 
 # One ctest run over all three builds, so the run ends with one summary line:
 # unit tests (sanitized), fuzz targets, integration tests (serial: shared CPU).
