@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +150,17 @@ struct launcher {
   int watching; /* --trace, --diagram or --stats: let closes finish */
 };
 
+/* The launcher holds the stack's end of every socket of the whole process
+ * tree: one fd each. The usual soft limit (1024) would cap a served tree at
+ * about a thousand connections, so take the hard limit. */
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 /* Stack host, control socket and its server; one line in err on failure,
  * with nothing left running. */
 static int launcher_start(struct launcher *l, const struct us_config *cfg, char *err,
@@ -156,6 +168,7 @@ static int launcher_start(struct launcher *l, const struct us_config *cfg, char 
   struct us_host_hooks hooks = {.on_ip_conflict = on_ip_conflict};
   memset(l, 0, sizeof *l);
   l->ctl.fd = -1;
+  raise_fd_limit();
   if (us_host_start(&l->host, cfg, &hooks, err, errlen) < 0) return -1;
   l->watching = cfg->trace || cfg->trace_json[0] || cfg->diagram[0] || cfg->stats ||
                 cfg->stats_json[0];
