@@ -42,8 +42,8 @@ struct Rec {
 };
 
 TEST(EventStream, ConnectionLifeInOrder) {
+  Rec r;  // outlives p: closing sockets at p's end still emits events
   Pair p;
-  Rec r;
   us_stack_set_event_sink(p.t.a, Rec::fn, &r);
   p.connect();
   Flow up(p.cli.s, p.srv.s, 3000);
@@ -110,8 +110,8 @@ TEST(EventStream, RetransmissionsMatchTheCounter) {
   o.seed = 11;
   o.faults[0].loss = 0.05;
   o.faults[1].loss = 0.05;
-  Pair p(o);
   Rec r;
+  Pair p(o);
   us_stack_set_event_sink(p.t.a, Rec::fn, &r);
   p.connect();
   Flow up(p.cli.s, p.srv.s, 1 << 20);
@@ -132,9 +132,9 @@ TEST(EventStream, RetransmissionsMatchTheCounter) {
 }
 
 TEST(EventStream, DropsArriveByReason) {
+  Rec r;
   Pair p;
   p.connect();
-  Rec r;
   us_stack_set_event_sink(p.t.a, Rec::fn, &r);
   std::vector<uint8_t> l4(20, 0);
   l4[12] = 0x50;
@@ -147,8 +147,8 @@ TEST(EventStream, DropsArriveByReason) {
 }
 
 TEST(EventStream, NoSinkNoEvents) {
-  Pair p;
   Rec r;
+  Pair p;
   us_stack_set_event_sink(p.t.a, Rec::fn, &r);
   us_stack_set_event_sink(p.t.a, nullptr, nullptr);
   p.connect();
