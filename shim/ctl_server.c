@@ -48,10 +48,19 @@ struct us_ctl_server {
   struct us_sock *grave_head, *grave_tail;
   unsigned ngrave;
   unsigned live;
+  us_time_t (*clock)(void); /* the host's clock; NULL on a test's hand-turned loop */
 };
 
 struct us_stack *us_srv_stack(struct us_ctl_server *srv) { return srv->stack; }
 uv_loop_t *us_srv_loop(struct us_ctl_server *srv) { return srv->loop; }
+
+/* The stack learns the time only from frames and timers. A program's request
+ * can come after seconds of quiet, and a SYN or a segment stamped with that
+ * stale time would get an early retransmission timer and an inflated RTT
+ * sample: bring the stack to now (running what came due) before acting. */
+void us_srv_tick(struct us_ctl_server *srv) {
+  if (srv->clock) us_stack_advance(srv->stack, srv->clock());
+}
 
 /* ---- socket table ------------------------------------------------------- */
 
@@ -328,6 +337,7 @@ static void conn_close(struct ctl_conn *c) {
 
 static void on_conn(uv_poll_t *p, int status, int events) {
   struct ctl_conn *c = p->data;
+  us_srv_tick(c->srv);
   if (status < 0) {
     conn_close(c);
     return;
@@ -437,6 +447,7 @@ struct attach_args {
 static void attach_on_loop(struct us_stack *s, void *arg) {
   struct attach_args *a = arg;
   a->srv = us_ctl_server_start(us_host_loop(a->h), s, a->fd, a->uid);
+  if (a->srv) a->srv->clock = us_host_now;
 }
 
 int us_ctl_server_attach(struct us_host *h, int listen_fd, struct us_ctl_server **out) {

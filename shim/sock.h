@@ -53,6 +53,8 @@ struct us_sock {
 /* ctl_server.c */
 struct us_stack *us_srv_stack(struct us_ctl_server *srv);
 uv_loop_t *us_srv_loop(struct us_ctl_server *srv);
+/* Bring the stack's clock to now before acting on a program's request. */
+void us_srv_tick(struct us_ctl_server *srv);
 struct us_sock *us_srv_sock_new(struct us_ctl_server *srv, int type, int chan);
 struct us_sock *us_srv_sock_find(struct us_ctl_server *srv, uint32_t id);
 /* The address to reach our TCP listener on port (host order) at: its bound

@@ -319,6 +319,7 @@ static void tcp_ev(void *user, struct us_tcp_sock *t, uint32_t ev, int err) {
 
 static void chan_ev(uv_poll_t *p, int status, int events) {
   struct us_sock *so = p->data;
+  us_srv_tick(so->srv);
   switch (so->state) {
   case US_CTL_ST_NONE:
     /* Unconnected: readable means the program closed it, or it is the
