@@ -256,6 +256,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
       if (ms < 60000) tcp_rtt_sample(c, US_MS(ms));
     }
     c->snd_una = ack;
+    ipv4_confirm(s, c->rip); /* forward progress: the next hop is alive */
     if (seq_lt(c->snd_nxt, ack)) c->snd_nxt = ack;
     if (c->tlp_out && seq_geq(ack, c->tlp_high)) c->tlp_out = 0;
     snd_acked(c, ack);
