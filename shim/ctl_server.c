@@ -271,8 +271,7 @@ static void handle(struct ctl_conn *c, struct us_ctl_msg *m) {
     return;
   }
   if (m->op == US_CTL_RESOLVE_PTR) {
-    sock_resolve_ptr(srv, m);
-    reply(c, m, -1);
+    c->resolving = sock_resolve_ptr(srv, m, resolve_done, c);
     return;
   }
   if (m->op == US_CTL_STATS) { /* `ustack ss`: shim/stats_ctl.c */

@@ -102,7 +102,8 @@ struct sock_resolve;
 struct sock_resolve *sock_resolve(struct us_ctl_server *srv, struct us_ctl_msg *m,
                                   sock_resolve_done done, void *arg);
 void sock_resolve_cancel(struct sock_resolve *r);
-void sock_resolve_ptr(struct us_ctl_server *srv, struct us_ctl_msg *m);
+struct sock_resolve *sock_resolve_ptr(struct us_ctl_server *srv, struct us_ctl_msg *m,
+                                      sock_resolve_done done, void *arg);
 void sock_resolve_shutdown(struct us_ctl_server *srv);
 
 #endif

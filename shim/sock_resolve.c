@@ -91,12 +91,47 @@ static void dns_done(void *user, const struct us_dns_result *r) {
   struct sock_resolve *rq = user;
   struct us_ctl_msg *m = &rq->msg;
   m->a = eai_of(r->status);
-  if (r->status == US_DNS_OK) fill_addrs(m, r->addrs, r->naddrs, r->canon);
+  if (r->status == US_DNS_OK && m->op == US_CTL_RESOLVE_PTR) {
+    us_ctl_set_data(m, r->canon, strlen(r->canon) + 1);
+  } else if (r->status == US_DNS_OK) {
+    fill_addrs(m, r->addrs, r->naddrs, r->canon);
+  }
   *rq->pprev = rq->next;
   if (rq->next) rq->next->pprev = rq->pprev;
   rq->done(rq->arg, m);
   if (rq->in_query) rq->answered = 1; /* sock_resolve frees it */
   else us_free(rq);
+}
+
+/* Ask the DNS client (name: forward lookup of want; NULL: reverse lookup of
+ * m->ip) and track the request until dns_done answers it. */
+static struct sock_resolve *resolve_start(struct resolver *r, struct us_ctl_msg *m,
+                                          sock_resolve_done done, void *arg, const char *name,
+                                          int want) {
+  struct sock_resolve *rq = r->dns ? us_calloc(1, sizeof *rq) : 0;
+  if (!rq) {
+    m->a = r->dns ? EAI_MEMORY : EAI_AGAIN;
+    m->len = 0;
+    done(arg, m);
+    return 0;
+  }
+  rq->done = done;
+  rq->arg = arg;
+  rq->msg = *m;
+  rq->msg.len = 0;
+  rq->next = r->active;
+  if (rq->next) rq->next->pprev = &rq->next;
+  rq->pprev = &r->active;
+  r->active = rq;
+  rq->in_query = 1;
+  rq->q = name ? us_dns_query(r->dns, name, want, dns_done, rq)
+               : us_dns_reverse(r->dns, 4, (const uint8_t *)&m->ip, dns_done, rq);
+  rq->in_query = 0;
+  if (rq->answered || !rq->q) { /* answered at once (cache, bad name) */
+    us_free(rq);
+    return 0;
+  }
+  return rq;
 }
 
 struct sock_resolve *sock_resolve(struct us_ctl_server *srv, struct us_ctl_msg *m,
@@ -130,37 +165,9 @@ struct sock_resolve *sock_resolve(struct us_ctl_server *srv, struct us_ctl_msg *
     done(arg, m);
     return 0;
   }
-  if (!r->dns) {
-    m->a = EAI_AGAIN;
-    m->len = 0;
-    done(arg, m);
-    return 0;
-  }
-  struct sock_resolve *rq = us_calloc(1, sizeof *rq);
-  if (!rq) {
-    m->a = EAI_MEMORY;
-    m->len = 0;
-    done(arg, m);
-    return 0;
-  }
-  rq->done = done;
-  rq->arg = arg;
-  rq->msg = *m;
-  rq->msg.len = 0;
-  rq->next = r->active;
-  if (rq->next) rq->next->pprev = &rq->next;
-  rq->pprev = &r->active;
-  r->active = rq;
   /* ustack speaks IPv4: AAAA only when the program asks for IPv6. */
   int want = family == AF_INET6 ? US_DNS_WANT_BOTH : US_DNS_WANT_A;
-  rq->in_query = 1;
-  rq->q = us_dns_query(r->dns, name, want, dns_done, rq);
-  rq->in_query = 0;
-  if (rq->answered || !rq->q) { /* answered at once (cache, bad name) */
-    us_free(rq);
-    return 0;
-  }
-  return rq;
+  return resolve_start(r, m, done, arg, name, want);
 }
 
 void sock_resolve_cancel(struct sock_resolve *rq) {
@@ -171,16 +178,20 @@ void sock_resolve_cancel(struct sock_resolve *rq) {
   us_free(rq);
 }
 
-void sock_resolve_ptr(struct us_ctl_server *srv, struct us_ctl_msg *m) {
+/* getnameinfo: /etc/hosts first, then a PTR query. */
+struct sock_resolve *sock_resolve_ptr(struct us_ctl_server *srv, struct us_ctl_msg *m,
+                                      sock_resolve_done done, void *arg) {
+  m->err = 0;
   struct resolver *r = resolver_get(srv);
   const char *name = r && r->hosts ? us_hosts_reverse(r->hosts, 4, (const uint8_t *)&m->ip) : 0;
   m->len = 0;
-  if (!name) {
-    m->a = EAI_NONAME;
-    return;
+  if (name || !r) {
+    m->a = name ? 0 : EAI_MEMORY;
+    if (name) us_ctl_set_data(m, name, strlen(name) + 1);
+    done(arg, m);
+    return 0;
   }
-  m->a = 0;
-  us_ctl_set_data(m, name, strlen(name) + 1);
+  return resolve_start(r, m, done, arg, NULL, 0);
 }
 
 void sock_resolve_shutdown(struct us_ctl_server *srv) {

@@ -41,6 +41,7 @@ app_dns() {
   ip netns exec "$TOPO_SERVER" dnsmasq --no-daemon --no-resolv --no-hosts \
     --listen-address=198.18.0.1 --bind-interfaces --address=/ustack.test/198.18.0.1 \
     --local=/invalid/ --address=/alias.ustack.test/198.18.0.2 \
+    --ptr-record=1.0.18.198.in-addr.arpa,web.ustack.test \
     --pid-file="$T/dnsmasq.pid" >"$T/dnsmasq.log" 2>&1 &
   TOPO_PIDS+=($!)
   wait_port "$TOPO_SERVER" 53 udp

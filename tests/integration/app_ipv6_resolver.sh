@@ -31,6 +31,8 @@ print(socket.gethostbyname('alias.ustack.test'))
 print(socket.gethostbyname_ex('web.ustack.test'))
 print(socket.getnameinfo(('198.18.0.1', 80), socket.NI_NUMERICHOST))
 print(socket.getnameinfo(('198.18.0.1', 80), socket.NI_NUMERICHOST | socket.NI_NUMERICSERV))
+print(socket.getnameinfo(('198.18.0.1', 80), 0))
+print(socket.getnameinfo(('198.18.0.9', 80), 0))
 for name in ('nope.invalid', 'x.ustack.invalid'):
     try:
         G(name, 80)
@@ -51,6 +53,8 @@ web.ustack.test
 ('web.ustack.test', [], ['198.18.0.1'])
 ('198.18.0.1', 'http')
 ('198.18.0.1', '80')
+('web.ustack.test', 'http')
+('198.18.0.9', 'http')
 gaierror True
 gaierror True
 service True"
