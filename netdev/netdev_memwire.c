@@ -1,5 +1,6 @@
 /* In-memory test wire; see netdev_memwire.h. */
 #include "netdev/netdev_memwire.h"
+#include "stack/rng.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,14 +42,7 @@ struct us_memwire {
   uint64_t rng, seq;
 };
 
-static uint64_t mw_rand(struct us_memwire *w) {
-  uint64_t x = w->rng;
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  w->rng = x;
-  return x * 0x2545F4914F6CDD1Dull;
-}
+static uint64_t mw_rand(struct us_memwire *w) { return us_xorshift64s(&w->rng); }
 
 static double mw_unit(struct us_memwire *w) { return (double)(mw_rand(w) >> 11) * 0x1.0p-53; }
 static int mw_chance(struct us_memwire *w, double p) { return p > 0 && mw_unit(w) < p; }

@@ -3,15 +3,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "stack/byteorder.h"
 #include "stack/eth.h"
 #include "stack/stack.h"
-
-static uint32_t rd32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
 
 int arp_parse(const uint8_t *p, size_t len, struct arp_pkt *a, enum us_counter *why) {
   if (len < ARP_LEN) {
@@ -29,9 +23,9 @@ int arp_parse(const uint8_t *p, size_t len, struct arp_pkt *a, enum us_counter *
     return -1;
   }
   memcpy(a->sha, p + 8, 6);
-  a->spa = rd32(p + 14);
+  a->spa = us_rd32(p + 14);
   memcpy(a->tha, p + 18, 6);
-  a->tpa = rd32(p + 24);
+  a->tpa = us_rd32(p + 24);
   return 0;
 }
 
@@ -41,9 +35,9 @@ void arp_emit(uint8_t *out, const struct arp_pkt *a) {
   out[6] = (uint8_t)(a->op >> 8);
   out[7] = (uint8_t)a->op;
   memcpy(out + 8, a->sha, 6);
-  wr32(out + 14, a->spa);
+  us_wr32(out + 14, a->spa);
   memcpy(out + 18, a->tha, 6);
-  wr32(out + 24, a->tpa);
+  us_wr32(out + 24, a->tpa);
 }
 
 static void arp_send(struct us_stack *s, uint16_t op, const uint8_t *eth_dst,

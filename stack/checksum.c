@@ -3,6 +3,7 @@
  * bits and byte-swaps the folded result, which RFC 1071 shows is the same. */
 #include <string.h>
 
+#include "stack/byteorder.h"
 #include "stack/ipv4_wire.h"
 #include "stack/stack.h"
 
@@ -56,8 +57,6 @@ uint32_t us_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint32_t len)
   return csum_fold16(sum);
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-
 void us_l4_csum(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
                 uint8_t proto, uint16_t field_off) {
   uint8_t *field = pkt->data + field_off;
@@ -65,16 +64,16 @@ void us_l4_csum(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t d
   if (s->dev && (s->dev->features & US_NETDEV_F_CSUM_OFFLOAD)) {
     /* Like CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum,
      * the device adds the rest and complements. */
-    put16(field, (uint16_t)csum_fold16(pseudo));
+    us_wr16(field, (uint16_t)csum_fold16(pseudo));
     pkt->meta.flags |= US_FRAME_CSUM_PARTIAL;
     pkt->meta.csum_start = 0;
     pkt->meta.csum_offset = field_off;
     return;
   }
-  put16(field, 0);
+  us_wr16(field, 0);
   uint16_t c = us_csum_fold(us_csum_add(pseudo, pkt->data, pkt->len));
   if (proto == IPPROTO_UDP_ && c == 0) c = 0xffff; /* 0 means "no checksum" */
-  put16(field, c);
+  us_wr16(field, c);
   pkt->meta.flags &= ~(uint32_t)US_FRAME_CSUM_PARTIAL;
 }
 
@@ -85,5 +84,5 @@ void us_csum_finalize(uint8_t *frame, size_t len, const struct us_frame_meta *me
   /* The field holds the pseudo-header sum: summing over it includes it. */
   uint16_t c = us_csum_fold(us_csum_add(0, frame + start, len - start));
   if (c == 0) c = 0xffff; /* harmless for TCP, required for UDP */
-  put16(frame + off, c);
+  us_wr16(frame + off, c);
 }

@@ -1,5 +1,6 @@
 /* DNS message reading and building. See dns_wire.h for the rules; every
  * read below is checked against len before it happens. */
+#include "stack/byteorder.h"
 #include "stack/dns_wire.h"
 
 #include <string.h>
@@ -21,19 +22,15 @@ const char *dns_err_str(int err) {
 }
 
 static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 int dns_read_header(const uint8_t *msg, size_t len, struct dns_header *h) {
   if (len < DNS_HDR_LEN) return DNS_E_SHORT;
-  h->id = get16(msg);
-  h->flags = get16(msg + 2);
-  h->qdcount = get16(msg + 4);
-  h->ancount = get16(msg + 6);
-  h->nscount = get16(msg + 8);
-  h->arcount = get16(msg + 10);
+  h->id = us_rd16(msg);
+  h->flags = us_rd16(msg + 2);
+  h->qdcount = us_rd16(msg + 4);
+  h->ancount = us_rd16(msg + 6);
+  h->nscount = us_rd16(msg + 8);
+  h->arcount = us_rd16(msg + 10);
   return DNS_OK;
 }
 
@@ -85,8 +82,8 @@ int dns_read_question(const uint8_t *msg, size_t len, size_t *off, struct dns_qu
   if (err) return err;
   if (len - pos < 4) return DNS_E_SHORT;
   q->name_len = (uint8_t)n;
-  q->type = get16(msg + pos);
-  q->qclass = get16(msg + pos + 2);
+  q->type = us_rd16(msg + pos);
+  q->qclass = us_rd16(msg + pos + 2);
   *off = pos + 4;
   return DNS_OK;
 }
@@ -97,11 +94,11 @@ int dns_read_rr(const uint8_t *msg, size_t len, size_t *off, struct dns_rr *rr) 
   if (err) return err;
   if (len - pos < 10) return DNS_E_SHORT;
   rr->name_len = (uint8_t)n;
-  rr->type = get16(msg + pos);
-  rr->rclass = get16(msg + pos + 2);
-  rr->ttl = get32(msg + pos + 4);
+  rr->type = us_rd16(msg + pos);
+  rr->rclass = us_rd16(msg + pos + 2);
+  rr->ttl = us_rd32(msg + pos + 4);
   if (rr->ttl & 0x80000000u) rr->ttl = 0;
-  rr->rdlen = get16(msg + pos + 8);
+  rr->rdlen = us_rd16(msg + pos + 8);
   pos += 10;
   if (rr->rdlen > len - pos) return DNS_E_SHORT;
   rr->rdoff = pos;
@@ -124,7 +121,7 @@ int dns_rr_soa_ttl(const uint8_t *msg, size_t len, const struct dns_rr *rr, uint
   if (err) return err;
   /* SERIAL REFRESH RETRY EXPIRE MINIMUM, ending exactly at the rdata end. */
   if (pos > rdend || rdend - pos != 20) return DNS_E_RDATA;
-  uint32_t minimum = get32(msg + pos + 16);
+  uint32_t minimum = us_rd32(msg + pos + 16);
   if (minimum & 0x80000000u) minimum = 0;
   *ttl = minimum < rr->ttl ? minimum : rr->ttl;
   return DNS_OK;

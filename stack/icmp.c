@@ -2,19 +2,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "stack/byteorder.h"
 #include "stack/eth.h"
 #include "stack/stack.h"
 
 #define ICMP_QUOTE_MAX (576 - IPV4_HLEN - ICMP_HLEN) /* RFC 1812: fit in 576 */
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void wr32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
 
 int icmp_parse(const uint8_t *p, size_t len, struct icmp_hdr *h, enum us_counter *why) {
   if (len < ICMP_HLEN) {
@@ -27,8 +19,8 @@ int icmp_parse(const uint8_t *p, size_t len, struct icmp_hdr *h, enum us_counter
   }
   h->type = p[0];
   h->code = p[1];
-  h->csum = rd16(p + 2);
-  h->rest = rd32(p + 4);
+  h->csum = us_rd16(p + 2);
+  h->rest = us_rd32(p + 4);
   return 0;
 }
 
@@ -55,10 +47,10 @@ static int icmp_send(struct us_stack *s, uint32_t dst, uint8_t type, uint8_t cod
   uint8_t *h = us_pkt_put(&pkt, (uint32_t)(ICMP_HLEN + len));
   h[0] = type;
   h[1] = code;
-  wr16(h + 2, 0);
-  wr32(h + 4, rest);
+  us_wr16(h + 2, 0);
+  us_wr32(h + 4, rest);
   if (len) memcpy(h + ICMP_HLEN, data, len);
-  wr16(h + 2, us_csum_fold(us_csum_add(0, h, ICMP_HLEN + len)));
+  us_wr16(h + 2, us_csum_fold(us_csum_add(0, h, ICMP_HLEN + len)));
   us_count(s, US_CNT_ICMP_TX);
   int rc = ipv4_output(s, &pkt, s->cfg.ip, dst, IPPROTO_ICMP_, 0);
   if (buf != small) us_free(buf);
@@ -117,8 +109,8 @@ void icmp_send_error(struct us_stack *s, uint8_t type, uint8_t code, uint32_t in
   if (ip_len < IPV4_HLEN) return;
   size_t hlen = (size_t)(ip_pkt[0] & 0xf) * 4;
   if (hlen < IPV4_HLEN || hlen > ip_len) return;
-  uint32_t src = rd32(ip_pkt + 12), dst = rd32(ip_pkt + 16);
-  if (rd16(ip_pkt + 6) & IPV4_OFF_MASK) return;
+  uint32_t src = us_rd32(ip_pkt + 12), dst = us_rd32(ip_pkt + 16);
+  if (us_rd16(ip_pkt + 6) & IPV4_OFF_MASK) return;
   if (!src || ipv4_is_bcast(s, src) || (src >> 28) == 0xe) return;
   if (ipv4_is_bcast(s, dst) || (dst >> 28) == 0xe) return;
   if (ip_pkt[9] == IPPROTO_ICMP_ && (ip_len < hlen + 1 || icmp_is_error_type(ip_pkt[hlen])))
@@ -147,7 +139,7 @@ static void icmp_err_input(struct us_stack *s, const struct icmp_hdr *h, const u
   /* The quote must hold our IP header and 8 bytes of what followed. */
   if (qlen < IPV4_HLEN + 8 || q[0] >> 4 != 4) goto bad;
   size_t hlen = (size_t)(q[0] & 0xf) * 4;
-  if (hlen < IPV4_HLEN || hlen + 8 > qlen || rd32(q + 12) != s->cfg.ip) goto bad;
+  if (hlen < IPV4_HLEN || hlen + 8 > qlen || us_rd32(q + 12) != s->cfg.ip) goto bad;
   int err;
   uint32_t mtu = 0;
   if (h->type == ICMP_DEST_UNREACH) {

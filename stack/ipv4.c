@@ -3,20 +3,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include "stack/byteorder.h"
 #include "stack/eth.h"
 #include "stack/stack.h"
 #include "stack/tcp.h"
 
 #define IPV4_MIN_PMTU 552 /* Linux min_pmtu: lower ICMP claims are raised to it */
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void wr32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
 
 /* Options: syntax only (each TLV inside the header); source routes refused. */
 static int ipv4_check_options(const uint8_t *o, size_t n) {
@@ -41,16 +33,16 @@ int ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h, int *has_opts,
   h->hlen = (uint8_t)((p[0] & 0xf) * 4);
   if (h->hlen < IPV4_HLEN || h->hlen > len) { *why = US_CNT_IPV4_DROP_HDRLEN; return -1; }
   h->tos = p[1];
-  h->tot_len = rd16(p + 2);
+  h->tot_len = us_rd16(p + 2);
   if (h->tot_len < h->hlen || h->tot_len > len) { *why = US_CNT_IPV4_DROP_TOTLEN; return -1; }
   if (us_csum_fold(us_csum_add(0, p, h->hlen)) != 0) { *why = US_CNT_IPV4_DROP_CSUM; return -1; }
-  h->id = rd16(p + 4);
-  h->frag = rd16(p + 6);
+  h->id = us_rd16(p + 4);
+  h->frag = us_rd16(p + 6);
   h->ttl = p[8];
   h->proto = p[9];
-  h->csum = rd16(p + 10);
-  h->src = rd32(p + 12);
-  h->dst = rd32(p + 16);
+  h->csum = us_rd16(p + 10);
+  h->src = us_rd32(p + 12);
+  h->dst = us_rd32(p + 16);
   *has_opts = h->hlen > IPV4_HLEN;
   if (*has_opts && ipv4_check_options(p + IPV4_HLEN, h->hlen - IPV4_HLEN) < 0) {
     *why = US_CNT_IPV4_DROP_OPTIONS;
@@ -62,15 +54,15 @@ int ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h, int *has_opts,
 void ipv4_emit(uint8_t *out, const struct ipv4_hdr *h) {
   out[0] = 0x45;
   out[1] = h->tos;
-  wr16(out + 2, h->tot_len);
-  wr16(out + 4, h->id);
-  wr16(out + 6, h->frag);
+  us_wr16(out + 2, h->tot_len);
+  us_wr16(out + 4, h->id);
+  us_wr16(out + 6, h->frag);
   out[8] = h->ttl;
   out[9] = h->proto;
-  wr16(out + 10, 0);
-  wr32(out + 12, h->src);
-  wr32(out + 16, h->dst);
-  wr16(out + 10, us_csum_fold(us_csum_add(0, out, IPV4_HLEN)));
+  us_wr16(out + 10, 0);
+  us_wr32(out + 12, h->src);
+  us_wr32(out + 16, h->dst);
+  us_wr16(out + 10, us_csum_fold(us_csum_add(0, out, IPV4_HLEN)));
 }
 
 int ipv4_is_bcast(const struct us_stack *s, uint32_t ip) {
@@ -164,10 +156,10 @@ void ipv4_report_err(struct us_stack *s, const uint8_t *orig, size_t len, int er
   if (len < IPV4_HLEN || orig[0] >> 4 != 4) return;
   size_t hlen = (size_t)(orig[0] & 0xf) * 4;
   if (hlen < IPV4_HLEN || hlen + 8 > len) return;
-  uint32_t src = rd32(orig + 12), dst = rd32(orig + 16);
+  uint32_t src = us_rd32(orig + 12), dst = us_rd32(orig + 16);
   if (src != s->cfg.ip) return;
   if (err == EMSGSIZE && mtu) ipv4_pmtu_update(s, dst, mtu);
-  if (rd16(orig + 6) & IPV4_OFF_MASK) return; /* no L4 header in a later fragment */
+  if (us_rd16(orig + 6) & IPV4_OFF_MASK) return; /* no L4 header in a later fragment */
   switch (orig[9]) {
   case IPPROTO_UDP_:
     udp_err(s, src, dst, orig + hlen, len - hlen, err, mtu);

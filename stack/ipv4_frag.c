@@ -1,6 +1,7 @@
 /* IPv4 reassembly; bounds and overlap policy in ipv4_frag.h. */
 #include <string.h>
 
+#include "stack/byteorder.h"
 #include "stack/stack.h"
 
 struct frag_piece {
@@ -24,8 +25,6 @@ struct frag_dgram {
   uint8_t *buf;
   uint32_t cap;
 };
-
-static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 
 static void frag_unlink(struct ipv4_frag_state *f, struct frag_dgram *d) {
   if (d->prev) d->prev->next = d->next;
@@ -231,11 +230,11 @@ int ipv4_frag_input(struct us_stack *s, const struct ipv4_hdr *h, const uint8_t 
   }
   memcpy(whole, d->hdr, d->hdr_len);
   if (d->total) memcpy(whole + d->hdr_len, d->buf, d->total);
-  wr16(whole + 2, (uint16_t)n);
+  us_wr16(whole + 2, (uint16_t)n);
   whole[6] &= 0x40;
   whole[7] = 0;
-  wr16(whole + 10, 0);
-  wr16(whole + 10, us_csum_fold(us_csum_add(0, whole, d->hdr_len)));
+  us_wr16(whole + 10, 0);
+  us_wr16(whole + 10, us_csum_fold(us_csum_add(0, whole, d->hdr_len)));
   int was_head = s->frag.head == d;
   frag_destroy(&s->frag, d);
   if (was_head) frag_rearm(s);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "stack/byteorder.h"
 #include "stack/eth.h"
 #include "stack/stack.h"
 #include "stack/udp.h"
@@ -16,18 +17,15 @@ struct udp_sock {
   uint8_t bound, connected;
 };
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-
 int udp_parse(const uint8_t *p, size_t len, struct udp_hdr *h, enum us_counter *why) {
   if (len < UDP_HLEN) {
     *why = US_CNT_UDP_DROP_SHORT;
     return -1;
   }
-  h->sport = rd16(p);
-  h->dport = rd16(p + 2);
-  h->len = rd16(p + 4);
-  h->csum = rd16(p + 6);
+  h->sport = us_rd16(p);
+  h->dport = us_rd16(p + 2);
+  h->len = us_rd16(p + 4);
+  h->csum = us_rd16(p + 6);
   if (h->len < UDP_HLEN || h->len > len) {
     *why = US_CNT_UDP_DROP_LEN;
     return -1;
@@ -36,10 +34,10 @@ int udp_parse(const uint8_t *p, size_t len, struct udp_hdr *h, enum us_counter *
 }
 
 void udp_emit(uint8_t *out, const struct udp_hdr *h) {
-  wr16(out, h->sport);
-  wr16(out + 2, h->dport);
-  wr16(out + 4, h->len);
-  wr16(out + 6, h->csum);
+  us_wr16(out, h->sport);
+  us_wr16(out + 2, h->dport);
+  us_wr16(out + 4, h->len);
+  us_wr16(out + 6, h->csum);
 }
 
 static struct udp_sock **udp_bucket(struct us_stack *s, uint16_t port) {
@@ -106,7 +104,7 @@ void udp_err(struct us_stack *s, uint32_t src, uint32_t dst, const uint8_t *hdr,
              int err, uint32_t mtu) {
   (void)mtu;
   if (len < UDP_HLEN) return;
-  uint16_t sport = rd16(hdr), dport = rd16(hdr + 2);
+  uint16_t sport = us_rd16(hdr), dport = us_rd16(hdr + 2);
   struct udp_sock *u = udp_lookup(s, src, sport, dst, dport);
   if (!u || !u->ops->on_error) return;
   us_count(s, US_CNT_UDP_ERR_RX);
