@@ -159,6 +159,8 @@ struct us_tcp_sock {
   uint32_t recover, rtx_next, dupacks;
   uint32_t rtx_hi;        /* snd_max when the latest retransmission left */
   uint8_t rtx_hi_valid;
+  uint8_t rtx_later_valid; /* rtx_later: end of a resend that left after the resend at snd_una */
+  uint32_t rtx_later;
   uint8_t rtx_first;       /* recovery entered, first retransmission not yet sent */
   uint8_t tlp_pending;     /* t_rtx is armed for a tail loss probe */
   uint8_t tlp_out;         /* a probe is out, until tlp_high is ACKed */

@@ -175,6 +175,18 @@ static void enter_recovery(struct us_tcp_sock *c) {
  * only costs a spurious resend). Then resend the holes instead of waiting
  * for a timeout with backoff. */
 static void detect_lost_retransmit(struct us_tcp_sock *c) {
+  if (c->ca_state == TCP_CA_RECOVERY && c->rtx_later_valid && c->sb.n &&
+      seq_gt(c->rtx_next, c->snd_una) && seq_lt(c->snd_una, c->sb.iv[0].start) &&
+      tcp_sb_find(&c->sb, c->rtx_later - 1)) {
+    /* The hole at snd_una was resent, then a hole above it, and only the
+     * later resend came back: the first one is lost (RACK, RFC 8985 6.2),
+     * even when no new data was sent after either (tcp_interop_loss). */
+    c->rtx_next = c->snd_una;
+    c->rtx_later_valid = 0;
+    c->lost_out++;
+    us_count(c->s, US_CNT_TCP_LOST_RETRANS);
+    return;
+  }
   if (!c->rtx_hi_valid || !c->sb.n || !c->sack_ok) return;
   if (!seq_gt(c->sb.iv[c->sb.n - 1].end, c->rtx_hi)) return;
   if (c->ca_state == TCP_CA_RECOVERY) {

@@ -335,6 +335,15 @@ static int output_recovery(struct us_tcp_sock *c, uint32_t pipe) {
   tcp_xmit(c, hs, n, flags | (n && hs + n == data_end ? TCP_PSH : 0));
   sent_seq(c, hs, n, flags);
   c->rtx_next = hs + n + !!(flags & TCP_FIN);
+  /* For detect_lost_retransmit: the first resend above snd_una that leaves
+   * after the one at snd_una reveals that one's loss when it comes back
+   * SACKed first. */
+  if (hs == c->snd_una) {
+    c->rtx_later_valid = 0;
+  } else if (!c->rtx_later_valid && n) {
+    c->rtx_later_valid = 1;
+    c->rtx_later = hs + n;
+  }
   return 1;
 }
 

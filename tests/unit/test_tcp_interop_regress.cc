@@ -67,15 +67,15 @@ TEST(TcpInteropRegress, TailLossBeforeNewDataProbeRecoversWithoutTimeout) {
   EXPECT_LT(r.took, US_MS(100));
 }
 
-// Open: a lost retransmission that only later retransmissions could reveal.
+// Bug: a lost retransmission that only later retransmissions could reveal.
 // Seen in tcp_interop_loss (about a quarter of its RTOs): in SACK recovery
 // the first hole is resent, that resend is lost, the resends of the holes
 // above it come back SACKed, and nothing new is sent (the flight is all
-// retransmissions). The lost-retransmission check only looks for SACKs above
-// snd_max at the time of the resend, so the hole waits for a 200+ ms RTO;
-// RACK (RFC 8985 6.2) calls it lost as soon as a segment sent after it is
-// SACKed. Enable once the stack detects it.
-TEST(TcpInteropRegress, DISABLED_LostRetransmissionBelowLaterResendsRecoversWithoutTimeout) {
+// retransmissions). The lost-retransmission check only looked for SACKs above
+// snd_max at the time of the resend, so the hole waited for a 200+ ms RTO;
+// as RACK (RFC 8985 6.2) would, a SACKed resend that left after it now
+// calls it lost.
+TEST(TcpInteropRegress, LostRetransmissionBelowLaterResendsRecoversWithoutTimeout) {
   Pair p;
   p.connect();
   us_tcp_setopt(p.cli.s, US_TCP_OPT_NODELAY, 1);
