@@ -162,7 +162,7 @@ def table(rep):
 def svg(rep):
     """Horizontal bars: ustack relative to Linux (better to the right)."""
     rows = [r for r in rep["rows"] if r["ratio"] is not None and not r["label"].startswith("  ")]
-    W, left, right, top, bar, gap = 860, 250, 130, 70, 18, 10
+    W, left, right, top, bar, gap = 980, 250, 250, 70, 18, 10
     H = top + len(rows) * (bar + gap) + 60
     scale_max = 1.5
     span = W - left - right
