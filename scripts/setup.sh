@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build clang libclang-rt-14-dev pkg-config
   libuv1-dev libgoogle-perftools-dev googletest libgtest-dev
-  iproute2 iputils-ping iputils-arping nftables tcpdump tshark
+  iproute2 iputils-ping iputils-arping nftables tcpdump tshark ethtool
   curl wget python3 nginx-light dnsmasq-base iperf3 socat netcat-openbsd wrk
   chromium  # headless: the --diagram page test (tests/integration/trace_curl.sh)
 )
