@@ -38,7 +38,8 @@ void tcp_apply_syn_opts(struct us_tcp_sock *c, const struct tcp_seg *seg) {
 /* The first transmission of the connection was acknowledged: leave the
  * handshake states. */
 static void conn_established(struct us_tcp_sock *c, const struct tcp_seg *seg) {
-  c->snd_wnd = (uint32_t)seg->win << c->snd_wscale;
+  /* A SYN's window is never scaled (RFC 7323 2.2). */
+  c->snd_wnd = (uint32_t)seg->win << ((seg->flags & TCP_SYN) ? 0 : c->snd_wscale);
   c->max_snd_wnd = c->snd_wnd;
   c->snd_wl1 = seg->seq;
   c->snd_wl2 = seg->ack;
