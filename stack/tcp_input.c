@@ -243,7 +243,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
   uint32_t old_wnd = c->snd_wnd;
   /* Window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule). */
   if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, ack))) {
-    c->snd_wnd = (uint32_t)seg->win << c->snd_wscale;
+    c->snd_wnd = (uint32_t)seg->win << ((seg->flags & TCP_SYN) ? 0 : c->snd_wscale);
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = ack;
     if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
