@@ -57,19 +57,27 @@ void us_ctl_listen_close(struct us_ctl_listen *c) {
 struct busy_query {
   struct us_ctl_server *srv;
   unsigned busy;
+  uint64_t acked; /* the stack's count of ACKs that acknowledged new data */
 };
 
 static void read_busy(struct us_stack *s, void *arg) {
-  (void)s;
   struct busy_query *q = arg;
   q->busy = us_ctl_server_busy(q->srv);
+  q->acked = us_stack_counter(s, US_CNT_TCP_ACK_PROGRESS);
 }
 
+/* A slow reader on the far side may need minutes for what a program wrote
+ * before exiting; that is fine as long as it moves. Give up only after ms
+ * without a single byte acknowledged. */
 unsigned us_ctl_drain(struct us_host *h, struct us_ctl_server *srv, unsigned ms) {
-  struct busy_query q = {srv, 0};
+  struct busy_query q = {srv, 0, 0};
   if (!srv) return 0;
-  for (unsigned waited = 0;; waited += 20) {
-    if (us_host_call_sync(h, read_busy, &q) < 0 || q.busy == 0 || waited >= ms) return q.busy;
+  uint64_t last = UINT64_MAX;
+  for (unsigned quiet = 0;; quiet += 20) {
+    if (us_host_call_sync(h, read_busy, &q) < 0 || q.busy == 0) return 0;
+    if (q.acked != last) quiet = 0;
+    last = q.acked;
+    if (quiet >= ms) return q.busy;
     usleep(20 * 1000);
   }
 }

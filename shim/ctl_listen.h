@@ -22,9 +22,10 @@ int us_ctl_listen_open(struct us_ctl_listen *c, char *err, size_t errlen);
 /* Closes the socket and removes it and its directory. */
 void us_ctl_listen_close(struct us_ctl_listen *c);
 
-/* Once the programs are gone: waits, at most ms, until the control server
- * drives no socket any more (data written just before exit delivered, FINs
- * acknowledged). Returns the number still busy (0: all done). */
+/* Once the programs are gone: waits until the control server drives no
+ * socket any more (data written just before exit delivered, FINs
+ * acknowledged), giving up after ms in which TCP made no progress at all.
+ * Returns the number still busy (0: all done). */
 unsigned us_ctl_drain(struct us_host *h, struct us_ctl_server *srv, unsigned ms);
 
 #endif

@@ -466,22 +466,3 @@ void us_ctl_server_detach(struct us_host *h, struct us_ctl_server *srv) {
   if (srv) us_host_call_sync(h, detach_on_loop, srv);
 }
 
-struct busy_args {
-  struct us_ctl_server *srv;
-  unsigned n;
-};
-
-static void busy_on_loop(struct us_stack *s, void *arg) {
-  struct busy_args *a = arg;
-  a->n = us_ctl_server_busy(a->srv);
-}
-
-unsigned us_ctl_server_wait_idle(struct us_host *h, struct us_ctl_server *srv, int timeout_ms) {
-  if (!srv) return 0;
-  struct busy_args a = {srv, 0};
-  for (int waited = 0;; waited += 20) {
-    if (us_host_call_sync(h, busy_on_loop, &a) < 0) return 0;
-    if (!a.n || waited >= timeout_ms) return a.n;
-    usleep(20000);
-  }
-}

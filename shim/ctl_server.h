@@ -32,10 +32,6 @@ unsigned us_ctl_server_busy(const struct us_ctl_server *srv);
  * (us_host_loop, see below); returns -ENOSYS while it does not. */
 struct us_host;
 int us_ctl_server_attach(struct us_host *h, int listen_fd, struct us_ctl_server **out);
-/* From the main thread after the program exited: waits (at most
- * timeout_ms) until no socket is still finishing its close. Returns how many
- * still are. */
-unsigned us_ctl_server_wait_idle(struct us_host *h, struct us_ctl_server *srv, int timeout_ms);
 /* Stops an attached server (from the main thread, before us_host_stop). */
 void us_ctl_server_detach(struct us_host *h, struct us_ctl_server *srv);
 /* Provided by shim/host.c: the host's libuv loop. */

@@ -48,7 +48,7 @@ static int env_set(const char *name) {
 static void inproc_stop(void) {
   if (!inproc.host || getpid() != inproc.owner) return;
   if (us_ctl_drain(inproc.host, inproc.srv, INPROC_DRAIN_MS))
-    us_log_warn("connections still closing after %d s: exiting anyway", INPROC_DRAIN_MS / 1000);
+    us_log_warn("connections still closing after %d s without progress: exiting anyway", INPROC_DRAIN_MS / 1000);
   us_ctl_server_detach(inproc.host, inproc.srv);
   us_host_stop(inproc.host);
   us_ctl_listen_close(&inproc.ctl);

@@ -187,7 +187,7 @@ static void launcher_stop(struct launcher *l, int drain) {
   /* The stack outlives the program: what it wrote just before exiting is
    * still delivered and its FINs sent. */
   if (drain && us_ctl_drain(l->host, l->srv, DRAIN_MS))
-    us_log_warn("connections still closing after %d s: exiting anyway", DRAIN_MS / 1000);
+    us_log_warn("connections still closing after %d s without progress: exiting anyway", DRAIN_MS / 1000);
   if (drain && l->watching) us_trace_settle(l->host, SETTLE_MS);
   us_ctl_server_detach(l->host, l->srv);
   us_host_stop(l->host);

@@ -80,6 +80,7 @@
   X(UDP_ERR_RX, "udp errors delivered to a socket")         \
   /* tcp: add below */                                             \
   X(TCP_RX, "tcp segments received")                          \
+  X(TCP_ACK_PROGRESS, "tcp ACKs that acknowledged new data")  \
   X(TCP_TX, "tcp segments sent")                              \
   X(TCP_DROP_SHORT, "tcp dropped: shorter than a header")     \
   X(TCP_DROP_DOFF, "tcp dropped: data offset bad")            \

@@ -270,6 +270,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     }
     c->snd_una = ack;
     ipv4_confirm(s, c->rip); /* forward progress: the next hop is alive */
+    us_count(s, US_CNT_TCP_ACK_PROGRESS);
     if (seq_lt(c->snd_nxt, ack)) c->snd_nxt = ack;
     if (c->tlp_out && seq_geq(ack, c->tlp_high)) c->tlp_out = 0;
     snd_acked(c, ack);
