@@ -605,6 +605,16 @@ EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len) {
   return us_ret(put_int(val, len, m.a));
 }
 
+/* Flags that any int turns on or off, on a socket the table knows is TCP:
+ * Linux returns 0 for them whatever the connection's state, so nothing needs
+ * to wait for the stack's answer (nginx toggles TCP_CORK around every
+ * response). */
+static int setopt_cannot_fail(int level, int opt, socklen_t len) {
+  if (len < sizeof(int)) return 0;
+  if (level == IPPROTO_TCP) return opt == TCP_NODELAY || opt == TCP_CORK;
+  return level == SOL_SOCKET && opt == SO_KEEPALIVE;
+}
+
 EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len) {
   struct us_fd_info *e = us_fd_sock(fd);
   if (!e) return us_real(setsockopt)(fd, level, opt, val, len);
@@ -639,6 +649,7 @@ EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len
   m.a = level;
   m.b = opt;
   if (us_ctl_set_data(&m, val, len) < 0) return us_ret(-EINVAL);
+  if (setopt_cannot_fail(level, opt, len)) return us_ret(us_ctl_post(&m));
   int rc = us_ctl_call(&m, 0);
   if (rc < 0) return us_ret(rc);
   return us_ret(m.err ? -m.err : 0);

@@ -169,7 +169,8 @@ static void report_unreachable(int err) {
   us_log_error("cannot reach the stack at %s: %s (network calls fail)", ctl_path, strerror(-err));
 }
 
-int us_ctl_call(struct us_ctl_msg *m, int *got_fd) {
+/* One exchange on a pooled connection; without an answer when posted. */
+static int ctl_exchange(struct us_ctl_msg *m, int *got_fd, int posted) {
   if (got_fd) *got_fd = -1;
   uint16_t op = m->op;
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -179,7 +180,7 @@ int us_ctl_call(struct us_ctl_msg *m, int *got_fd) {
       return fd == -ENOENT || fd == -ECONNREFUSED ? -ENETDOWN : fd;
     }
     int rc = us_ctl_send(fd, m, -1);
-    if (rc == 0) rc = us_ctl_recv(fd, m, got_fd);
+    if (rc == 0 && !posted) rc = us_ctl_recv(fd, m, got_fd);
     if (rc == 0 && m->op != op) rc = -EPROTO;
     if (rc == 0) {
       pool_put(fd);
@@ -193,4 +194,11 @@ int us_ctl_call(struct us_ctl_msg *m, int *got_fd) {
     if (rc != -EPIPE && rc != -ECONNRESET) return rc;
   }
   return -ENETDOWN;
+}
+
+int us_ctl_call(struct us_ctl_msg *m, int *got_fd) { return ctl_exchange(m, got_fd, 0); }
+
+int us_ctl_post(struct us_ctl_msg *m) {
+  m->flags |= US_CTL_F_POSTED;
+  return ctl_exchange(m, NULL, 1);
 }

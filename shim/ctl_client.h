@@ -14,6 +14,9 @@ int us_ctl_client_enabled(void);
  * the fd that came with the answer, or -1. Returns 0, or a negative errno when
  * the stack cannot be reached (-ENETDOWN) or the exchange failed. */
 int us_ctl_call(struct us_ctl_msg *m, int *got_fd);
+/* Sends *m with US_CTL_F_POSTED set and returns without an answer: for
+ * calls that cannot fail. Returns 0 or a negative errno as us_ctl_call. */
+int us_ctl_post(struct us_ctl_msg *m);
 /* The program closed (or dup2'ed over) one of our control fds: forget it. */
 void us_ctl_client_forget(int fd);
 

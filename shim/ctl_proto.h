@@ -45,6 +45,12 @@ enum us_ctl_op {
  * port, so the program hands the socket to the kernel's loopback. */
 #define US_CTL_F_LOOPBACK 1
 #define US_CTL_F_KERNEL 2
+/* flags of a request on a socket (US_CTL_SETOPT only, for now): the caller
+ * does not wait, and the host sends no answer. For calls that cannot fail,
+ * so that a program toggling TCP_CORK around every response (nginx) does not
+ * pay two thread wake-ups per toggle. Requests on one connection are handled
+ * in order, so a later call sees the option set. */
+#define US_CTL_F_POSTED 4
 
 /* a of a US_CTL_STATE request: keep the pending error, take it (SO_ERROR),
  * or take it only if the connect failed (the end of a blocking connect). */

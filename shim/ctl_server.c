@@ -282,6 +282,11 @@ static void handle(struct ctl_conn *c, struct us_ctl_msg *m) {
     return;
   }
   struct us_sock *so = us_srv_sock_find(srv, m->sock);
+  if (m->op == US_CTL_SETOPT && (m->flags & US_CTL_F_POSTED)) {
+    if (so) so->type == SOCK_STREAM ? sock_tcp_setopt(so, m) : sock_udp_setopt(so, m);
+    if (so && m->err) us_log_debug("posted setsockopt(%d, %d) failed: %s", m->a, m->b, strerror(m->err));
+    return; /* nobody waits for an answer */
+  }
   if (!so) {
     if (m->op == US_CTL_STATE || m->op == US_CTL_GETERR) m->a = US_CTL_ST_CLOSED;
     else m->err = EBADF;

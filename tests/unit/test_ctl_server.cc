@@ -296,6 +296,26 @@ TEST_F(CtlServer, ListenAndAccept) {
   us_tcp_close(peer.c);
 }
 
+// A posted setsockopt (TCP_CORK around every nginx response) gets no
+// answer; the next request on the connection is answered and sees it set.
+TEST_F(CtlServer, PostedSetoptHasNoAnswerAndIsInOrder) {
+  int fd;
+  uint32_t id = new_socket(&fd);
+  us_ctl_msg m = req(US_CTL_SETOPT, id, IPPROTO_TCP, 3 /* TCP_CORK */);
+  int one = 1;
+  us_ctl_set_data(&m, &one, sizeof one);
+  m.flags = US_CTL_F_POSTED;
+  ASSERT_EQ(us_ctl_send(cfd, &m, -1), 0);
+  for (int i = 0; i < 50; i++) turn();
+  EXPECT_FALSE(ready(cfd, POLLIN)) << "a posted request is not answered";
+  EXPECT_EQ(call(req(US_CTL_GETOPT, id, IPPROTO_TCP, 3)).a, 1);
+  // Posted to a socket that is gone: silently nothing, the connection lives.
+  m.sock = 4242;
+  ASSERT_EQ(us_ctl_send(cfd, &m, -1), 0);
+  EXPECT_EQ(call(req(US_CTL_GETOPT, id, IPPROTO_TCP, 3)).a, 1);
+  close(fd);
+}
+
 TEST_F(CtlServer, HostileRequestsGetErrorsNotCrashes) {
   EXPECT_EQ(call(req(US_CTL_SOCKET, 0, 99)).err, EPROTONOSUPPORT);
   EXPECT_EQ(call(req(US_CTL_BIND, 12345)).err, EBADF);
