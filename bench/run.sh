@@ -92,6 +92,17 @@ if ((DO_BUILD)); then
 fi
 USTACK=$BUILD/bin/ustack
 [ -x "$USTACK" ] || { log "no $USTACK (build first, or drop --no-build)"; exit 1; }
+# The same Release build with the event hooks compiled out: the baseline
+# that shows what the hooks cost when tracing is off.
+USTACK_NOEV=$BUILD-noev/bin/ustack
+if [[ ",$ONLY," == *,trace,* ]]; then
+  if ((DO_BUILD)) || [ ! -x "$USTACK_NOEV" ]; then
+    log "Release build without event hooks in $BUILD-noev"
+    "$SRC/scripts/build.sh" "$BUILD-noev" -DCMAKE_BUILD_TYPE=Release -DUSTACK_EVENTS=OFF \
+      -DUSTACK_UNIT_TESTS=OFF || { log "build failed"; exit 1; }
+  fi
+  [ -x "$USTACK_NOEV" ] || { log "no $USTACK_NOEV (build first, or drop --no-build)"; exit 1; }
+fi
 BENCH_BIN=$BUILD/bench
 mkdir -p "$BENCH_BIN" "$OUT"
 for p in rr connrate idle; do
@@ -408,20 +419,32 @@ idle() {
   sleep 1 # the holder closes its side
 }
 
-# trace STACK REP: the cost of tracing: the same bulk send on ustack with
-# tracing off and on (--trace into a file). Linux has nothing to compare.
+# trace STACK REP: what the event hooks cost. Three builds of one commit run
+# the 1-stream bulk send and the ping-pong: hooks compiled out
+# (-DUSTACK_EVENTS=OFF), hooks in but no sink (the default: tracing off), and
+# --trace into a file. Which goes first alternates with the repetition.
+# Linux has nothing to compare.
 trace_run() {
-  local st=$1 rep=$2 out
+  local st=$1 rep=$2 v
   [ "$st" = ustack ] || return 0
-  out=$(on ustack iperf3 -c $SIP -p $IPERF_PORT -t "$SECS" -J 2>"$W/err")
-  record trace_off ustack "$rep" throughput "$(gbit "$(iperf_bps <<<"$out")")" Gbit/s
-  out=$(ip netns exec "$C" "$USTACK" "${USTACK_OPTS[@]}" --trace --trace-file "$W/trace.out" -- \
-    iperf3 -c $SIP -p $IPERF_PORT -t "$SECS" -J 2>"$W/err")
-  local note
-  note="trace $(wc -l <"$W/trace.out" 2>/dev/null || echo 0) lines"
+  local order=(out off on)
+  ((rep % 2)) && order=(on off out)
+  for v in "${order[@]}"; do trace_variant "$v" "$rep"; done
+}
+# trace_variant out|off|on REP
+trace_variant() {
+  local v=$1 rep=$2 out note=""
+  local run=(ip netns exec "$C" "$USTACK" "${USTACK_OPTS[@]}")
+  [ "$v" = out ] && run=(ip netns exec "$C" "$USTACK_NOEV" "${USTACK_OPTS[@]}")
+  [ "$v" = on ] && run+=(--trace --trace-file "$W/trace.out")
+  out=$("${run[@]}" -- iperf3 -c $SIP -p $IPERF_PORT -t "$SECS" -J 2>"$W/err")
+  [ "$v" = on ] && note="trace $(wc -l <"$W/trace.out" 2>/dev/null || echo 0) lines"
   [ -s "$W/err" ] && note="$note; $(head -c 120 "$W/err" | tr '\n"' '  ')"
-  record trace_on ustack "$rep" throughput "$(gbit "$(iperf_bps <<<"$out")")" Gbit/s "$note"
+  record "trace_bulk_$v" ustack "$rep" throughput "$(gbit "$(iperf_bps <<<"$out")")" Gbit/s "$note"
   rm -f "$W/trace.out"
+  [ "$v" = on ] && return 0 # a trace of every round trip measures the disk
+  out=$("${run[@]}" -- "$BENCH_BIN/rr" client $SIP 7001 "$SECS" 2>"$W/err")
+  record "trace_rr_$v" ustack "$rep" round_trips "$(num "$(grep -oP 'rr_per_s=\K[0-9.]+' <<<"$out")")" rt/s
 }
 
 # --- run -------------------------------------------------------------------------------

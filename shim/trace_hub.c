@@ -138,6 +138,11 @@ int us_trace_attach(struct us_trace **out, struct us_stack *s, const struct us_c
   if (!cfg->trace && !cfg->trace_json[0] && !cfg->diagram[0] && !cfg->stats &&
       !cfg->stats_json[0])
     return 0;
+#ifdef USTACK_NO_EVENTS
+  snprintf(err, errlen, "this ustack was built with -DUSTACK_EVENTS=OFF: --trace, --diagram and "
+                        "--stats need a build with the event hooks");
+  return -1;
+#endif
   struct us_trace *t = calloc(1, sizeof *t);
   if (!t) return snprintf(err, errlen, "out of memory"), -1;
   t->s = s;

@@ -411,7 +411,7 @@ static int reverse_name(int family, const uint8_t *addr, char *out, size_t cap) 
 
 struct us_dns_query *us_dns_reverse(struct us_dns_client *c, int family, const uint8_t *addr,
                                     us_dns_cb cb, void *user) {
-  char name[DNS_TEXT_MAX];
+  char name[DNS_TEXT_MAX + 1]; /* the size query_begin reads up to */
   if (reverse_name(family, addr, name, sizeof name) < 0) name[0] = 0; /* BADNAME */
   return query_begin(c, name, 0, 1, cb, user);
 }

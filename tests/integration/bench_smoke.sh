@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark cannot rot (issue 6): bench/run.sh in its tiny mode (1
 # repetition, 1 s per timed run, 64 MB download, 200 idle connections) on the
-# build under test runs every scenario on both stacks and writes the table,
+# build under test (and a build without the event hooks beside it) runs every scenario on both stacks and writes the table,
 # bench.json and bench.svg. Only that the figures exist is checked - never
 # how large they are: the bench is not a test of speed.
 source "$(dirname "$0")/../netns/testlib.sh"
@@ -18,7 +18,8 @@ expect_match "table: commit, MTU and offloads recorded" "MTU [0-9]+" "$table"
 expect_match "table: offloads recorded" "^offloads \\(uc0\\): ." "$table"
 expect_no_match "table: no scenario failed" "FAILED" "$table"
 
-# Every scenario has a median on both stacks (tracing: ustack off and on).
+# Every scenario has a median on both stacks (the cost of the event hooks:
+# ustack alone, built without them, with them and with --trace).
 check=$(python3 - "$out" <<'PY'
 import json, sys, os
 d = sys.argv[1]
@@ -30,7 +31,7 @@ for k in want_both:
     r = rows.get(k)
     ok = r and r["linux"] and r["ustack"] and r["ratio"] is not None
     print(f"{k} {'both' if ok else 'MISSING'}")
-for k in ["trace_off", "trace_on"]:
+for k in ["trace_bulk_out", "trace_bulk_off", "trace_bulk_on", "trace_rr_out", "trace_rr_off"]:
     r = rows.get(k)
     print(f"{k} {'ustack' if r and r['ustack'] else 'MISSING'}")
 m = rep["meta"]
@@ -39,7 +40,7 @@ PY
 )
 expect_no_match "bench.json: every scenario measured on both stacks" "MISSING" "$check"
 expect_count "bench.json: 14 scenarios side by side" 14 " both$" "$check"
-expect_count "bench.json: tracing off and on" 2 " ustack$" "$check"
+expect_count "bench.json: hooks compiled out, tracing off and on" 5 " ustack$" "$check"
 svg=$(python3 -c "import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); print(len(d.getElementsByTagName('rect')))" "$out/bench.svg" 2>&1)
 if [[ "$svg" =~ ^[0-9]+$ ]] && ((svg > 5)); then pass "bench.svg: well-formed SVG with $svg bars"; else fail "bench.svg: $svg"; fi
 lines=$(wc -l <"$out/results.jsonl" 2>/dev/null || echo 0)
