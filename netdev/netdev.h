@@ -31,6 +31,13 @@ enum {
   US_NETDEV_F_CSUM_OFFLOAD = 1 << 1 /* accepts US_FRAME_CSUM_PARTIAL */
 };
 
+/* What the device itself lost, since it was opened. */
+struct us_netdev_stats {
+  uint64_t rx_dropped;   /* frames the kernel dropped before we read them (ring full) */
+  uint64_t rx_truncated; /* frames larger than a receive slot */
+  uint64_t tx_dropped;   /* frames the kernel refused or had no room for */
+};
+
 struct us_netdev;
 typedef void (*us_netdev_rx_cb)(void *arg, const uint8_t *frame, size_t len,
                                 const struct us_frame_meta *meta);
@@ -46,6 +53,8 @@ struct us_netdev_ops {
   /* File descriptor to watch for readability, or -1. */
   int (*fd)(struct us_netdev *dev);
   void (*close)(struct us_netdev *dev);
+  /* Totals so far (may make a system call). May be NULL: nothing lost. */
+  void (*stats)(struct us_netdev *dev, struct us_netdev_stats *st);
 };
 
 struct us_netdev {
@@ -66,6 +75,10 @@ static inline int us_netdev_poll(struct us_netdev *d, us_netdev_rx_cb cb, void *
   return d->ops->poll(d, cb, arg, max);
 }
 static inline int us_netdev_fd(struct us_netdev *d) { return d->ops->fd ? d->ops->fd(d) : -1; }
+static inline void us_netdev_stats(struct us_netdev *d, struct us_netdev_stats *st) {
+  *st = (struct us_netdev_stats){0, 0, 0};
+  if (d->ops->stats) d->ops->stats(d, st);
+}
 static inline void us_netdev_close(struct us_netdev *d) {
   if (d && d->ops->close) d->ops->close(d);
 }

@@ -62,6 +62,7 @@ struct pkt_dev {
   size_t ring_len;
   unsigned ring_slots, ring_head;
   uint64_t rx_truncated, rx_outgoing, tx_dropped;
+  uint64_t rx_dropped; /* the kernel's tp_drops, summed (reading resets them) */
 };
 
 #define ERRF(...) (errbuf ? (void)snprintf(errbuf, errlen, __VA_ARGS__) : (void)0)
@@ -211,11 +212,26 @@ static void pkt_close(struct us_netdev *d) {
   us_free(p);
 }
 
+/* PACKET_STATISTICS counts frames the kernel had no room for in our ring or
+ * socket buffer: losses the stack never sees, which the peer's TCP then
+ * repairs (out-of-order data, D-SACKs). */
+static void pkt_stats(struct us_netdev *d, struct us_netdev_stats *st) {
+  struct pkt_dev *p = (struct pkt_dev *)d;
+  struct tpacket_stats ks;
+  socklen_t len = sizeof ks;
+  if (getsockopt(p->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0) p->rx_dropped += ks.tp_drops;
+  st->rx_dropped = p->rx_dropped;
+  st->rx_truncated = p->rx_truncated;
+  st->tx_dropped = p->tx_dropped;
+}
+
 static const struct us_netdev_ops pkt_ops = {
     .xmit = pkt_xmit, .flush = pkt_flush, .poll = pkt_poll, .fd = pkt_fd, .close = pkt_close,
+    .stats = pkt_stats,
 };
 static const struct us_netdev_ops pkt_ring_ops = {
     .xmit = pkt_xmit, .flush = pkt_flush, .poll = pkt_poll_ring, .fd = pkt_fd, .close = pkt_close,
+    .stats = pkt_stats,
 };
 
 static int set_int(int fd, int level, int opt, int v) {

@@ -87,8 +87,13 @@ static void pcap_close(struct us_netdev *d) {
   us_free(p);
 }
 
+static void pcap_stats(struct us_netdev *d, struct us_netdev_stats *st) {
+  us_netdev_stats(((struct pcap_dev *)d)->inner, st);
+}
+
 static const struct us_netdev_ops pcap_ops = {
     .xmit = pcap_xmit, .flush = pcap_flush, .poll = pcap_poll, .fd = pcap_fd, .close = pcap_close,
+    .stats = pcap_stats,
 };
 
 struct us_netdev *us_netdev_pcap_wrap(struct us_netdev *inner, const char *path, char *errbuf,

@@ -44,6 +44,7 @@ struct us_host {
   uv_loop_t loop;
   uv_poll_t dev_poll;
   uv_timer_t timer;
+  uv_timer_t dev_stats; /* reads the device's loss counters now and then */
   uv_async_t wake;
   uv_prepare_t turn_end;
   pthread_t thread;
@@ -190,9 +191,15 @@ static void on_turn_end(uv_prepare_t *p) {
   uv_timer_start(&h->timer, on_timer, ms, 0);
 }
 
+static void on_dev_stats(uv_timer_t *t) {
+  struct us_host *h = t->data;
+  us_stack_read_device(h->stack);
+}
+
 static void host_close_handles(struct us_host *h) {
   uv_close((uv_handle_t *)&h->dev_poll, NULL);
   uv_close((uv_handle_t *)&h->timer, NULL);
+  uv_close((uv_handle_t *)&h->dev_stats, NULL);
   uv_close((uv_handle_t *)&h->wake, NULL);
   uv_close((uv_handle_t *)&h->turn_end, NULL);
 }
@@ -291,9 +298,11 @@ static int host_loop_init(struct us_host *h) {
   if (r < 0) return r;
   uv_poll_init(&h->loop, &h->dev_poll, us_netdev_fd(h->dev));
   uv_timer_init(&h->loop, &h->timer);
+  uv_timer_init(&h->loop, &h->dev_stats);
   uv_async_init(&h->loop, &h->wake, on_wake);
   uv_prepare_init(&h->loop, &h->turn_end);
-  h->dev_poll.data = h->timer.data = h->wake.data = h->turn_end.data = h;
+  h->dev_poll.data = h->timer.data = h->dev_stats.data = h->wake.data = h->turn_end.data = h;
+  uv_timer_start(&h->dev_stats, on_dev_stats, 1000, 1000);
   uv_poll_start(&h->dev_poll, UV_READABLE, on_readable);
   uv_prepare_start(&h->turn_end, on_turn_end);
   const char *busy = getenv("USTACK_BUSY_POLL_US");
@@ -378,6 +387,7 @@ void us_host_stop(struct us_host *h) {
   uv_async_send(&h->wake);
   pthread_join(h->thread, NULL);
   uv_loop_close(&h->loop);
+  us_stack_read_device(h->stack);
   us_trace_detach(h->trace, h->stack); /* statistics and diagram at exit */
   us_stack_free(h->stack);
   us_netdev_close(h->dev);

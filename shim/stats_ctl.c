@@ -38,6 +38,7 @@ int us_stats_live_fd(struct us_stack *s) {
     close(fd);
     return -e;
   }
+  us_stack_read_device(s);
   struct live l = {f, us_host_now(), 0};
   fprintf(f, "%-12s %6s %6s  %-22s %-22s\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
           "Peer Address:Port");

@@ -4,6 +4,10 @@
 #define USTACK_COUNTERS_H
 
 #define US_COUNTERS(X)                                             \
+  /* the device (us_stack_read_device) */                          \
+  X(DEV_RX_DROP, "device dropped: receive ring full (the kernel had no room)") \
+  X(DEV_RX_TRUNC, "device dropped: frame larger than a receive slot") \
+  X(DEV_TX_DROP, "device dropped: send refused or no room")        \
   /* eth */                                                        \
   X(ETH_RX, "eth frames received")                                 \
   X(ETH_TX, "eth frames sent")                                     \

@@ -67,6 +67,14 @@ uint64_t us_stack_counter(const struct us_stack *s, enum us_counter c) {
   return (unsigned)c < US_CNT__MAX ? s->counters[c] : 0;
 }
 
+void us_stack_read_device(struct us_stack *s) {
+  struct us_netdev_stats st;
+  us_netdev_stats(s->dev, &st);
+  s->counters[US_CNT_DEV_RX_DROP] = st.rx_dropped;
+  s->counters[US_CNT_DEV_RX_TRUNC] = st.rx_truncated;
+  s->counters[US_CNT_DEV_TX_DROP] = st.tx_dropped;
+}
+
 static const char *const counter_names[] = {
 #define US_COUNTER_NAME(name, desc) #name,
     US_COUNTERS(US_COUNTER_NAME)

@@ -44,6 +44,10 @@ void us_stack_advance(struct us_stack *s, us_time_t now);
 us_time_t us_stack_next_deadline(const struct us_stack *s);
 
 uint64_t us_stack_counter(const struct us_stack *s, enum us_counter c);
+/* Copies the device's own loss totals into the DEV_* counters. The device may
+ * make a system call for them, so the host calls this now and then (and
+ * before it reports), not per frame. */
+void us_stack_read_device(struct us_stack *s);
 const char *us_counter_name(enum us_counter c); /* "ETH_RX" */
 const char *us_counter_desc(enum us_counter c); /* "eth frames received" */
 

@@ -12,6 +12,7 @@
 
 extern "C" {
 #include "netdev/netdev.h"
+#include "stack/us_stack.h"
 }
 
 namespace {
@@ -47,6 +48,7 @@ const us_netdev_ops kFakeOps = {
     },
     [](us_netdev *) { return 42; },
     [](us_netdev *d) { fake(d)->closed++; },
+    [](us_netdev *, struct us_netdev_stats *st) { *st = {7, 2, 1}; },
 };
 
 std::vector<uint8_t> Frame(size_t len, uint8_t seed) {
@@ -176,3 +178,23 @@ TEST_F(PcapTest, UnwritablePathIsAClearError) {
 }
 
 }  // namespace
+
+// The device's own losses (a full receive ring) reach the stack's counters
+// through the recorder, so --stats shows them beside the protocols' drops.
+TEST_F(PcapTest, DeviceLossesReachTheStackCounters) {
+  char err[256] = "";
+  us_netdev *p = us_netdev_pcap_wrap(&dev.base, path.c_str(), err, sizeof err);
+  ASSERT_NE(nullptr, p) << err;
+  us_stack_config cfg{};
+  cfg.ip = 0xc612000a;
+  cfg.prefix_len = 24;
+  us_stack *s = us_stack_new(&cfg, p, 1000000);
+  ASSERT_NE(nullptr, s);
+  EXPECT_EQ(0u, us_stack_counter(s, US_CNT_DEV_RX_DROP));
+  us_stack_read_device(s);
+  EXPECT_EQ(7u, us_stack_counter(s, US_CNT_DEV_RX_DROP));
+  EXPECT_EQ(2u, us_stack_counter(s, US_CNT_DEV_RX_TRUNC));
+  EXPECT_EQ(1u, us_stack_counter(s, US_CNT_DEV_TX_DROP));
+  us_stack_free(s);
+  us_netdev_close(p);
+}
