@@ -166,6 +166,9 @@ struct us_tcp_sock {
   uint8_t tlp_out;         /* a probe is out, until tlp_high is ACKed */
   uint32_t tlp_high;
   uint32_t tlp_rtx_seq;     /* start of the probe's retransmission (its D-SACK is no reordering) */
+  uint32_t loss_mark;       /* after a timeout: snd_nxt when the holes were last resent */
+  uint32_t sack_new_start, sack_new_end; /* lowest start, highest end SACKed anew by this ACK */
+  uint8_t sack_new;
   struct tcp_sb sb;
   struct tcp_cc cc;
 
@@ -254,6 +257,9 @@ void tcp_output(struct us_tcp_sock *c);
 void tcp_send_ack(struct us_tcp_sock *c);
 int tcp_send_forced(struct us_tcp_sock *c);
 void tcp_send_range(struct us_tcp_sock *c, uint32_t seq, uint32_t n);
+/* After a timeout: resend the unSACKed ranges below `mark` (within cwnd,
+ * at least one segment). */
+void tcp_resend_holes(struct us_tcp_sock *c, uint32_t mark);
 void tcp_send_syn(struct us_tcp_sock *c);
 void tcp_send_rst(struct us_tcp_sock *c);
 void tcp_send_probe(struct us_tcp_sock *c);

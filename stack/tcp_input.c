@@ -137,6 +137,7 @@ static void handle_reset(struct us_tcp_sock *c) {
 }
 
 static void rcv_ack_sack(struct us_tcp_sock *c, const struct tcp_seg *seg) {
+  c->sack_new = 0;
   if (!c->sack_ok || !(seg->opt.has & TCP_OPT_F_SACK)) return;
   for (unsigned i = 0; i < seg->opt.nsack; i++) {
     uint32_t a = seg->opt.sack[i].start, b = seg->opt.sack[i].end;
@@ -156,7 +157,13 @@ static void rcv_ack_sack(struct us_tcp_sock *c, const struct tcp_seg *seg) {
       continue;
     }
     if (seq_leq(b, seg->ack) || seq_leq(b, c->snd_una)) continue; /* old */
+    uint32_t before = c->sb.sacked;
     tcp_sb_add(&c->sb, seq_max(a, seg->ack), b);
+    if (c->sb.sacked != before) {
+      if (!c->sack_new || seq_lt(a, c->sack_new_start)) c->sack_new_start = a;
+      if (!c->sack_new || seq_gt(b, c->sack_new_end)) c->sack_new_end = b;
+      c->sack_new = 1;
+    }
   }
 }
 
@@ -186,6 +193,22 @@ static void detect_lost_retransmit(struct us_tcp_sock *c) {
     c->rtx_later_valid = 0;
     c->lost_out++;
     us_count(c->s, US_CNT_TCP_LOST_RETRANS);
+    return;
+  }
+  if (c->ca_state == TCP_CA_LOSS && c->sack_new && c->sb.n &&
+      seq_lt(c->snd_una, c->sb.iv[0].start) && seq_gt(c->sack_new_end, c->loss_mark) &&
+      seq_lt(c->sack_new_start, c->snd_nxt) && seq_lt(c->loss_mark, c->snd_nxt)) {
+    /* Go-back-N resends in sequence order: data above loss_mark left after
+     * the latest resend of the holes below it, and came back SACKed while
+     * a hole below stays open. Those resends are lost (RACK, RFC 8985 6.2,
+     * with transmission order read from sequence order); send the holes
+     * below the SACKed data again now rather than after another, backed-off
+     * timeout. */
+    uint32_t mark = seq_min(c->sack_new_start, c->snd_nxt);
+    c->loss_mark = c->snd_nxt;
+    c->lost_out++;
+    us_count(c->s, US_CNT_TCP_LOST_RETRANS);
+    tcp_resend_holes(c, mark);
     return;
   }
   if (!c->rtx_hi_valid || !c->sb.n || !c->sack_ok) return;

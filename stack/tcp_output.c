@@ -10,6 +10,7 @@
 
 static int can_send_data(const struct us_tcp_sock *c);
 static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t flags);
+static uint32_t max_burst(const struct us_tcp_sock *c);
 
 uint32_t tcp_ts_now(const struct us_tcp_sock *c) {
   return (uint32_t)(c->s->now / 1000) + c->ts_offset;
@@ -164,6 +165,33 @@ void tcp_send_range(struct us_tcp_sock *c, uint32_t seq, uint32_t n) {
   if (n) flags |= TCP_PSH;
   tcp_xmit(c, seq, n, flags);
   sent_seq(c, seq, n, flags);
+}
+
+void tcp_resend_holes(struct us_tcp_sock *c, uint32_t mark) {
+  uint32_t pipe = tcp_pipe(c);
+  uint32_t budget = c->cc.cwnd > pipe ? c->cc.cwnd - pipe : 0;
+  if (budget < c->mss) budget = c->mss;
+  uint32_t data_end = c->snd_buf_seq + c->snd.len;
+  uint32_t seq = c->snd_una;
+  while (seq_lt(seq, mark) && budget) {
+    const struct tcp_iv *iv = tcp_sb_find(&c->sb, seq);
+    if (iv) { seq = iv->end; continue; }
+    uint32_t end = tcp_sb_next_start(&c->sb, seq);
+    if (end == seq || seq_gt(end, mark)) end = mark;
+    if (seq_gt(end, data_end)) end = data_end;
+    uint32_t n = seq_lt(seq, end) ? end - seq : 0;
+    if (n > budget) n = budget;
+    if (n > max_burst(c)) n = max_burst(c);
+    if (!n) {
+      if (c->fin_queued && seq == c->fin_seq) tcp_send_range(c, seq, 0);
+      break;
+    }
+    uint8_t flags = TCP_ACK | (seq + n == data_end ? TCP_PSH : 0);
+    tcp_xmit(c, seq, n, flags);
+    sent_seq(c, seq, n, flags);
+    budget -= n;
+    seq += n;
+  }
 }
 
 void tcp_send_ack(struct us_tcp_sock *c) {

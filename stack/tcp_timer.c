@@ -58,6 +58,7 @@ static void rto_expired(struct us_tcp_sock *c) {
   c->rto = c->rto * 2 > TCP_RTO_MAX ? TCP_RTO_MAX : c->rto * 2;
   c->lost_out++;
   tcp_output(c);
+  c->loss_mark = c->snd_nxt;
   tcp_rearm_rtx(c);
 }
 
@@ -178,10 +179,12 @@ void tcp_rearm_rtx(struct us_tcp_sock *c) {
     us_time_t pto = 2 * (us_time_t)c->srtt_us;
     if (c->snd_max - c->snd_una <= c->mss) pto += TCP_RTO_MIN;
     if (pto < US_MS(10)) pto = US_MS(10);
-    if (pto < c->rto) {
-      when = c->s->now + pto;
-      c->tlp_pending = 1;
-    }
+    /* A probe later than the RTO goes at the RTO's time instead of it
+     * (as Linux): one segment resent without collapsing cwnd, and the
+     * full RTO still follows if the probe draws nothing. */
+    if (pto > c->rto) pto = c->rto;
+    when = c->s->now + pto;
+    c->tlp_pending = 1;
   }
   /* Never sleep past TCP_USER_TIMEOUT (as Linux clamps the RTO to it). */
   if (c->user_timeout_ms && c->rtx_start) {

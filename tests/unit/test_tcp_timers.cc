@@ -45,18 +45,22 @@ TEST(TcpTimers, RtoBackoffExactAndGiveUp) {
   }, t0 + US_SEC(2000)));
   EXPECT_EQ(ETIMEDOUT, p.cli.err);
   auto d = p.segs(0);
-  ASSERT_EQ(16u, d.size());  // the original and 15 retransmissions (tcp_retries2)
+  // The original, a tail loss probe at the first RTO's time (a lone
+  // segment's probe timeout comes after the RTO: Linux probes then
+  // instead), and 15 retransmissions (tcp_retries2).
+  ASSERT_EQ(17u, d.size());
   ASSERT_EQ(15u, fired.size());
-  us_time_t at = t0;
+  us_time_t at = t0 + rto;
+  EXPECT_EQ(at, d[1].at);
   for (size_t i = 0; i < fired.size(); i++) {
     at += rto;
     EXPECT_EQ(at, fired[i]) << "timeout " << i;
-    EXPECT_EQ(5u, d[i + 1].len);
+    EXPECT_EQ(5u, d[i + 2].len);
     rto = std::min<us_time_t>(rto * 2, US_SEC(120));
   }
   at += rto;
   EXPECT_EQ(at, p.t.now);  // gave up one (capped) RTO after the last one
-  EXPECT_NEAR(924.6, (p.t.now - t0) / 1e6, 5.0);  // Linux's tcp_retries2=15 figure (RTO 200 ms)
+  EXPECT_NEAR(924.8, (p.t.now - t0) / 1e6, 5.0);  // Linux's tcp_retries2=15 figure (RTO 200 ms)
   EXPECT_EQ(-ETIMEDOUT, us_tcp_send(p.cli.s, "x", 1));
   EXPECT_EQ(-EPIPE, us_tcp_send(p.cli.s, "x", 1));
   EXPECT_EQ(15u, p.t.counter(0, US_CNT_TCP_RTO));
@@ -83,7 +87,7 @@ TEST(TcpTimers, RtoRecoversAndBackoffResets) {
   EXPECT_EQ(5, us_tcp_recv(p.srv.s, b, sizeof b));
   auto d = p.segs(0, 0, 0);
   ASSERT_GE(d.size(), 4u);
-  EXPECT_EQ(t0 + rto + 2 * rto + 4 * rto, d[3].at);
+  EXPECT_EQ(t0 + rto + rto + 2 * rto, d[3].at);  // the probe at the first RTO's time, then RTOs
   p.t.run_for(US_MS(50));
   us_tcp_get_info(p.cli.s, &ia);
   EXPECT_EQ(0u, (unsigned)ia.tcpi_backoff);

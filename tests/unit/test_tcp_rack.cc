@@ -1,0 +1,133 @@
+// Loss detection and response measured on the in-memory wire: how many
+// retransmission timeouts a bulk transfer with GSO needs under random loss
+// in both directions (RACK-TLP, RFC 8985, should leave only a few), and how
+// much window reordering costs (spurious retransmissions undone, RFC 3522 /
+// RFC 2883, and the reordering tolerance raised as Linux's tp->reordering).
+// Seeded faults and a virtual clock: every number asserted here is exact.
+#include "tests/unit/test_tcp_util.h"
+
+extern "C" {
+#include "stack/counters.h"
+}
+
+using namespace tcpt;
+
+namespace {
+
+struct BulkResult {
+  bool ok;
+  us_time_t elapsed;
+  uint64_t rto, tlp, recoveries, lost_retrans;
+  uint32_t retrans, cwnd, ssthresh, reordering;
+};
+
+// A 10 MB one-way transfer, both ends with GSO and checksum offload (as
+// the AF_PACKET device), the same faults in both directions.
+BulkResult bulk(uint64_t seed, double loss, double reorder, us_time_t delay,
+                uint64_t bytes = 10 << 20) {
+  TwoStackOptions o;
+  o.seed = seed;
+  for (int d = 0; d < 2; d++) {
+    o.faults[d].delay = delay;
+    o.faults[d].loss = loss;
+    o.faults[d].reorder = reorder;
+    o.features[d] = US_NETDEV_F_GSO_TCP4 | US_NETDEV_F_CSUM_OFFLOAD;
+  }
+  Pair p(o);
+  p.logging = false;
+  p.connect();
+  Flow f(p.cli.s, p.srv.s, bytes, (uint32_t)seed);
+  us_time_t start = p.t.now;
+  BulkResult r{};
+  r.ok = p.t.run_until([&] { f.pump(); return f.done(); }, p.t.now + US_SEC(600));
+  EXPECT_FALSE(f.bad) << "first bad byte at " << f.bad_at;
+  r.elapsed = p.t.now - start;
+  us_tcp_info i;
+  us_tcp_get_info(p.cli.s, &i);
+  r.rto = p.t.counter(0, US_CNT_TCP_RTO);
+  r.tlp = p.t.counter(0, US_CNT_TCP_TLP);
+  r.recoveries = p.t.counter(0, US_CNT_TCP_RECOVERY);
+  r.lost_retrans = p.t.counter(0, US_CNT_TCP_LOST_RETRANS);
+  r.retrans = i.tcpi_total_retrans;
+  r.cwnd = i.tcpi_snd_cwnd;
+  r.ssthresh = i.tcpi_snd_ssthresh;
+  r.reordering = i.tcpi_reordering;
+  printf("  seed %llu: %.2f s virtual, %u retrans, %llu rto, %llu tlp, %llu recoveries, "
+         "%llu lost rtx, cwnd %u ssthresh %u reordering %u\n",
+         (unsigned long long)seed, r.elapsed / 1e6, r.retrans, (unsigned long long)r.rto,
+         (unsigned long long)r.tlp, (unsigned long long)r.recoveries,
+         (unsigned long long)r.lost_retrans, r.cwnd, r.ssthresh, r.reordering);
+  return r;
+}
+
+}  // namespace
+
+// 5% random loss each way (data and ACKs), GSO units lost whole as when a
+// router drops a super-frame. Linux needs a handful of RTOs for 10 MB here.
+TEST(TcpRack, FivePercentLossFewTimeouts) {
+  uint64_t rto = 0;
+  for (uint64_t seed = 1; seed <= 4; seed++) {
+    BulkResult r = bulk(seed, 0.05, 0, US_MS(1));
+    ASSERT_TRUE(r.ok);
+    rto += r.rto;
+  }
+  printf("  total rto %llu\n", (unsigned long long)rto);
+  // Before: 2 (a lone segment timed out instead of being probed). The one
+  // left is a whole flight in one GSO unit lost and then its probe too.
+  EXPECT_EQ(1u, rto);
+}
+
+// One segment outstanding and lost: its probe timeout (2*SRTT plus the
+// delayed-ACK allowance) comes after the RTO, so the probe goes at the RTO's
+// time instead (as Linux): the segment is resent as a tail loss probe, cwnd
+// is not collapsed, and no timeout is counted.
+TEST(TcpRack, LoneSegmentProbedAtRtoTime) {
+  Pair p;
+  p.connect();
+  bool dropped = false;
+  p.t.drop = [&](int dir, uint64_t, const uint8_t *f, size_t n) {
+    Seg s;
+    if (dir != 0 || !parse_frame(f, n, &s) || !s.len || dropped) return false;
+    dropped = true;
+    return true;
+  };
+  uint8_t b[100] = {1};
+  ASSERT_EQ(100, us_tcp_send(p.cli.s, b, sizeof b));
+  ASSERT_TRUE(p.t.run_until([&] { return us_tcp_readable(p.srv.s) == sizeof b; },
+                            p.t.now + US_SEC(5)));
+  EXPECT_EQ(0u, p.t.counter(0, US_CNT_TCP_RTO));
+  EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_TLP));
+  us_tcp_info i;
+  us_tcp_get_info(p.cli.s, &i);
+  EXPECT_EQ(10u, i.tcpi_snd_cwnd);
+}
+
+// After a timeout, go-back-N resends in sequence order; when one resend is
+// lost and later resends come back SACKed, the hole is sent again at once
+// (RACK with transmission order taken from sequence order), not after a
+// second, doubled timeout or a second pass over everything.
+TEST(TcpRack, LostResendAfterTimeoutRepairedBySack) {
+  Pair p;
+  p.connect();
+  int idx = 0, after_rto = 0;
+  std::vector<uint32_t> sent_after;
+  p.t.drop = [&](int dir, uint64_t, const uint8_t *f, size_t n) {
+    Seg s;
+    if (dir != 0 || !parse_frame(f, n, &s) || !s.len) return false;
+    if (idx++ < 60) return false;
+    if (p.t.counter(0, US_CNT_TCP_RTO) == 0) return true;  // a blackout: timeout
+    sent_after.push_back(s.seq);
+    return after_rto++ == 1;  // the second resend after the timeout
+  };
+  Flow f(p.cli.s, p.srv.s, 400000, 5);
+  ASSERT_TRUE(p.t.run_until([&] { f.pump(); return f.done(); }, p.t.now + US_SEC(30)));
+  EXPECT_FALSE(f.bad);
+  EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_RTO));
+  EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_LOST_RETRANS));
+  // The lost resend went again right after the resends that revealed it.
+  ASSERT_GE(sent_after.size(), 4u);
+  EXPECT_EQ(sent_after[1], sent_after[3]);
+  us_tcp_info i;
+  us_tcp_get_info(p.cli.s, &i);
+  printf("  retrans %u\n", i.tcpi_total_retrans);
+}
