@@ -61,6 +61,16 @@ void tcp_cc_on_rto(struct tcp_cc *cc, us_time_t now, int first_in_episode) {
   cc->ca_acc = 0;
 }
 
+void tcp_cc_undo(struct tcp_cc *cc, const struct tcp_cc *prior) {
+  uint32_t cwnd = cc->cwnd > prior->cwnd ? cc->cwnd : prior->cwnd;
+  uint32_t ssthresh = cc->ssthresh > prior->ssthresh ? cc->ssthresh : prior->ssthresh;
+  uint32_t mss = cc->mss;
+  *cc = *prior; /* the algorithm's own state too (cubic's epoch and w_max) */
+  cc->cwnd = cwnd;
+  cc->ssthresh = ssthresh;
+  cc->mss = mss;
+}
+
 void tcp_cc_restart(struct tcp_cc *cc, us_time_t idle) {
   uint32_t iw = TCP_IW_SEGS * cc->mss;
   if (cc->cwnd > iw) cc->cwnd = iw;

@@ -63,6 +63,9 @@ void tcp_cc_enter_recovery(struct tcp_cc *cc, us_time_t now);
 void tcp_cc_exit_recovery(struct tcp_cc *cc);
 /* Retransmission timeout: first_in_episode lowers ssthresh; cwnd = 1 MSS. */
 void tcp_cc_on_rto(struct tcp_cc *cc, us_time_t now, int first_in_episode);
+/* A reduction proved spurious: back to the state saved before it (cwnd and
+ * ssthresh never lower than now, as Linux's tcp_undo_cwnd_reduction). */
+void tcp_cc_undo(struct tcp_cc *cc, const struct tcp_cc *prior);
 /* Restart after idle (RFC 5681 4.1): cwnd = min(cwnd, IW). */
 void tcp_cc_restart(struct tcp_cc *cc, us_time_t idle);
 

@@ -74,7 +74,7 @@ struct tcp_sb {
   uint32_t sacked;    /* total bytes covered */
   uint32_t lost_end;  /* has_lost_end: every hole below this is lost (RACK verdict) */
   uint8_t has_lost_end;
-  uint8_t dupthresh;  /* segments of reordering tolerated (0: 3, RFC 6675) */
+  uint16_t dupthresh; /* segments of reordering tolerated (0: 3, RFC 6675) */
   struct tcp_iv iv[TCP_SB_MAX];
 };
 
@@ -169,6 +169,17 @@ struct us_tcp_sock {
   uint32_t loss_mark;       /* after a timeout: snd_nxt when the holes were last resent */
   uint32_t sack_new_start, sack_new_end; /* lowest start, highest end SACKed anew by this ACK */
   uint8_t sack_new;
+  /* Undo of a reduction that proved unnecessary (RFC 3522 Eifel detection
+   * by timestamps, RFC 3708 D-SACK detection; the response restores the
+   * window as Linux's tcp_try_undo_*): valid from the start of a loss
+   * episode until the next one or an undo. */
+  uint8_t undo_valid, undo_any, undo_ts_set; /* undo_any: the episode resent something */
+  uint32_t undo_fack;       /* highest byte SACKed during the episode */
+  uint32_t undo_marker;     /* snd_una when the episode began */
+  int32_t undo_retrans;     /* segments resent in the episode, less those D-SACKed */
+  uint32_t undo_tsval;      /* our TSval on the first resend since none was out */
+  uint32_t undo_rtx_end;    /* highest end of a resend since then */
+  struct tcp_cc undo_cc;    /* congestion state before the reduction */
   struct tcp_sb sb;
   struct tcp_cc cc;
 
@@ -287,6 +298,11 @@ void tcp_arm_persist(struct us_tcp_sock *c);
 
 /* tcp_sack.c */
 void tcp_sb_clear(struct tcp_sb *sb);
+/* A loss episode begins (before cwnd is reduced): remember what to restore. */
+void tcp_undo_begin(struct us_tcp_sock *c);
+/* After an ACK was processed: undo the episode's reduction if every resend
+ * proved spurious; 1 if undone. */
+int tcp_undo_try(struct us_tcp_sock *c, const struct tcp_seg *seg, int advanced);
 void tcp_sb_add(struct tcp_sb *sb, uint32_t start, uint32_t end);
 void tcp_sb_ack(struct tcp_sb *sb, uint32_t snd_una);
 uint32_t tcp_sb_sacked_below(const struct tcp_sb *sb, uint32_t seq);

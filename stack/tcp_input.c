@@ -147,8 +147,10 @@ static void rcv_ack_sack(struct us_tcp_sock *c, const struct tcp_seg *seg) {
        * before calling a hole lost (as Linux raises tp->reordering). */
       if (c->total_retrans && seq_lt(a, c->rtx_hi) && a != c->tlp_rtx_seq) {
         us_count(c->s, US_CNT_TCP_DSACK_RX);
-        uint8_t t = c->sb.dupthresh ? c->sb.dupthresh : 3;
-        c->sb.dupthresh = t + 1 > 8 ? 8 : (uint8_t)(t + 1);
+        if (c->undo_valid && c->undo_retrans > 0 && seq_gt(b, c->undo_marker))
+          c->undo_retrans -= (int32_t)((b - a + c->mss - 1) / c->mss);
+        uint16_t t = c->sb.dupthresh ? c->sb.dupthresh : 3;
+        if (t < 8) c->sb.dupthresh = (uint16_t)(t + 1);
       }
       continue;
     }
@@ -159,6 +161,7 @@ static void rcv_ack_sack(struct us_tcp_sock *c, const struct tcp_seg *seg) {
     if (seq_leq(b, seg->ack) || seq_leq(b, c->snd_una)) continue; /* old */
     uint32_t before = c->sb.sacked;
     tcp_sb_add(&c->sb, seq_max(a, seg->ack), b);
+    if (c->undo_valid && seq_gt(b, c->undo_fack)) c->undo_fack = b;
     if (c->sb.sacked != before) {
       if (!c->sack_new || seq_lt(a, c->sack_new_start)) c->sack_new_start = a;
       if (!c->sack_new || seq_gt(b, c->sack_new_end)) c->sack_new_end = b;
@@ -169,6 +172,7 @@ static void rcv_ack_sack(struct us_tcp_sock *c, const struct tcp_seg *seg) {
 
 static void enter_recovery(struct us_tcp_sock *c) {
   us_count(c->s, US_CNT_TCP_RECOVERY);
+  tcp_undo_begin(c);
   if (c->sack_ok) us_count(c->s, US_CNT_TCP_SACK_RECOVERY);
   c->ca_state = TCP_CA_RECOVERY;
   c->recover = c->snd_max;
@@ -264,6 +268,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
   }
   c->last_ack_rx = s->now;
   uint32_t old_wnd = c->snd_wnd;
+  int in_episode = c->ca_state == TCP_CA_RECOVERY || c->ca_state == TCP_CA_LOSS;
   /* Window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule). */
   if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, ack))) {
     c->snd_wnd = (uint32_t)seg->win << ((seg->flags & TCP_SYN) ? 0 : c->snd_wscale);
@@ -280,6 +285,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     c->sb.has_lost_end = 1;
   }
 
+  uint32_t una_before = c->snd_una;
   if (seq_gt(ack, c->snd_una)) {
     uint32_t acked = ack - c->snd_una;
     /* RTT: a timed segment (Karn), else the echoed timestamp (RFC 7323 4). */
@@ -334,7 +340,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
              !(seg->flags & (TCP_SYN | TCP_FIN)) && (c->snd_wnd == old_wnd || seg->opt.nsack)) {
     c->dupacks++; /* duplicate ACK (RFC 5681 2) */
   }
-  detect_lost_retransmit(c);
+  if (!tcp_undo_try(c, seg, in_episode && seq_gt(ack, una_before))) detect_lost_retransmit(c);
   if (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_DISORDER) {
     /* Loss detection: with SACK, a hole with DupThresh segments SACKed
      * above it (RFC 6675) or three duplicate ACKs; without, three duplicate

@@ -314,6 +314,19 @@ static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t fl
     c->s->counters[US_CNT_TCP_RETRANS] += nseg;
     US_EVENT(c->s, us_ev_tcp_retrans(c, seq, n, c->ca_state == TCP_CA_LOSS ? US_EV_RTX_TIMEOUT : US_EV_RTX_FAST));
     if (c->rtt_time && seq_lt(seq, c->rtt_seq)) c->rtt_time = 0; /* Karn */
+    if (c->undo_valid && (c->ca_state == TCP_CA_RECOVERY || c->ca_state == TCP_CA_LOSS)) {
+      c->undo_retrans += (int32_t)nseg;
+      c->undo_any = 1;
+    }
+    /* Eifel's reference: the first resend since none was out (any resend,
+     * a probe's too: its ACK echoes it). */
+    if (!c->undo_ts_set) {
+      c->undo_tsval = tcp_ts_now(c);
+      c->undo_ts_set = 1;
+      c->undo_rtx_end = end;
+    } else if (seq_gt(end, c->undo_rtx_end)) {
+      c->undo_rtx_end = end;
+    }
     c->rtx_hi = c->snd_max;
     c->rtx_hi_valid = 1;
   } else {

@@ -508,7 +508,7 @@ void us_tcp_get_info(const struct us_tcp_sock *c, struct us_tcp_info *i) {
   i->tcpi_snd_ssthresh = c->cc.ssthresh == UINT32_MAX ? 0x7fffffff : c->cc.ssthresh / mss;
   i->tcpi_snd_cwnd = c->cc.cwnd / mss;
   i->tcpi_advmss = c->adv_mss;
-  i->tcpi_reordering = 3;
+  i->tcpi_reordering = c->sb.dupthresh ? c->sb.dupthresh : 3;
   i->tcpi_rcv_space = c->rcvbuf;
   i->tcpi_total_retrans = c->total_retrans;
   i->tcpi_bytes_acked = c->bytes_acked;

@@ -42,6 +42,7 @@ static void rto_expired(struct us_tcp_sock *c) {
   c->tlp_out = 0;
   c->sb.dupthresh = 0; /* waiting for reordering cost a timeout: back to 3 */
   int first = c->ca_state != TCP_CA_LOSS;
+  if (first) tcp_undo_begin(c);
   tcp_cc_on_rto(&c->cc, s->now, first);
   c->ca_state = TCP_CA_LOSS;
   c->recover = c->snd_max;
