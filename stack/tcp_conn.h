@@ -35,6 +35,7 @@
 #define TCP_RTO_MIN US_MS(200)
 #define TCP_RTO_MAX US_SEC(120)
 #define TCP_DELACK_MAX US_MS(40)
+#define TCP_PTO_MARGIN US_MS(2)  /* Linux: TCP_TIMEOUT_MIN, 2 jiffies at HZ=1000 */
 #define TCP_QUICKACKS 16
 #define TCP_SYN_RETRIES 6       /* Linux tcp_syn_retries */
 #define TCP_SYNACK_RETRIES 5    /* Linux tcp_synack_retries */

@@ -176,10 +176,12 @@ void tcp_rearm_rtx(struct us_tcp_sock *c) {
       (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT ||
        c->state == US_TCP_FIN_WAIT1 || c->state == US_TCP_LAST_ACK || c->state == US_TCP_CLOSING)) {
     /* PTO = 2*SRTT, plus the peer's delayed-ACK allowance when a single
-     * segment is out (RFC 8985 7.2); only if it comes before the RTO. */
+     * segment is out (RFC 8985 7.2), else Linux's two-tick margin
+     * (TCP_TIMEOUT_MIN): on a sub-millisecond path a flat 10 ms floor
+     * idles the sender for dozens of round trips at each tail loss. */
     us_time_t pto = 2 * (us_time_t)c->srtt_us;
     if (c->snd_max - c->snd_una <= c->mss) pto += TCP_RTO_MIN;
-    if (pto < US_MS(10)) pto = US_MS(10);
+    else pto += TCP_PTO_MARGIN;
     /* A probe later than the RTO goes at the RTO's time instead of it
      * (as Linux): one segment resent without collapsing cwnd, and the
      * full RTO still follows if the probe draws nothing. */

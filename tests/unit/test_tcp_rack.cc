@@ -162,3 +162,40 @@ TEST(TcpRack, ReorderingCostsLittle) {
   EXPECT_EQ(3u, r1.undo);
   EXPECT_LE(r1.elapsed, clean1.elapsed * 5);
 }
+
+// The probe timeout is 2*SRTT plus Linux's 2 ms margin (RFC 8985 7.2 has
+// no floor): on a 0.4 ms path the tail of a burst is probed a few ms after
+// the last ACK, not after a flat 10 ms (a hundred round trips idle).
+TEST(TcpRack, ProbeTimeoutFollowsSrtt) {
+  TwoStackOptions o;
+  o.faults[0].delay = o.faults[1].delay = 200;  // us
+  Pair p(o);
+  p.connect();
+  us_tcp_setopt(p.cli.s, US_TCP_OPT_NODELAY, 1);
+  int idx = 0;
+  p.t.drop = [&](int dir, uint64_t, const uint8_t *f, size_t n) {
+    Seg s;
+    if (dir != 0 || !parse_frame(f, n, &s) || !s.len) return false;
+    idx++;
+    return idx == 5 || idx == 6;  // the last two of the burst
+  };
+  std::vector<uint8_t> b(5 * 1448 + 1000);
+  for (size_t i = 0; i < b.size(); i++) b[i] = pattern(i, 3);
+  ASSERT_EQ((ssize_t)b.size(), us_tcp_send(p.cli.s, b.data(), b.size()));
+  ASSERT_TRUE(p.t.run_until([&] { return us_tcp_readable(p.srv.s) == b.size(); }, p.t.now + US_SEC(5)));
+  EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_TLP));
+  // The probe is the seventh data segment; the last thing before it is the
+  // peer's ACK of the first four.
+  us_time_t probe = 0, last_ack = 0;
+  int data = 0;
+  for (auto &s : p.log) {
+    if (s.dir == 1) last_ack = s.at;
+    if (s.dir == 0 && s.len && ++data == 7) { probe = s.at; break; }
+  }
+  ASSERT_NE(0, probe);
+  us_tcp_info i;
+  us_tcp_get_info(p.cli.s, &i);
+  printf("  probe %lld us after the last ACK; srtt %u us\n", (long long)(probe - last_ack), i.tcpi_rtt);
+  EXPECT_LT(probe - last_ack, US_MS(10));
+  EXPECT_GE(probe - last_ack, 2 * (us_time_t)i.tcpi_rtt);
+}
