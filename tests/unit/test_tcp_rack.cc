@@ -199,3 +199,34 @@ TEST(TcpRack, ProbeTimeoutFollowsSrtt) {
   EXPECT_LT(probe - last_ack, US_MS(10));
   EXPECT_GE(probe - last_ack, 2 * (us_time_t)i.tcpi_rtt);
 }
+
+// Every ACK of a flight and of its tail loss probe is lost: the RTO fires
+// although the receiver has everything. The resend comes back as a D-SACK
+// (RFC 2883), which shows the timeout spurious: cwnd and ssthresh return
+// to what they were before it (RFC 3708 detection, Linux's
+// tcp_try_undo_loss response).
+TEST(TcpRack, SpuriousTimeoutUndoneByDsack) {
+  Pair p;
+  p.connect();
+  Flow f(p.cli.s, p.srv.s, 300000, 9);
+  ASSERT_TRUE(p.t.run_until([&] { f.pump(); return f.recvd >= 150000; }, p.t.now + US_SEC(5)));
+  us_tcp_info before;
+  us_tcp_get_info(p.cli.s, &before);
+  // Lose every ACK from now until the first timeout.
+  p.t.drop = [&](int dir, uint64_t, const uint8_t *fr, size_t n) {
+    Seg s;
+    return dir == 1 && p.t.counter(0, US_CNT_TCP_RTO) == 0 && parse_frame(fr, n, &s);
+  };
+  ASSERT_TRUE(p.t.run_until([&] { f.pump(); return p.t.counter(0, US_CNT_TCP_RTO) == 1; },
+                            p.t.now + US_SEC(5)));
+  ASSERT_TRUE(p.t.run_until([&] { f.pump(); return f.done(); }, p.t.now + US_SEC(30)));
+  p.t.run_for(US_MS(100));  // the resend's answer
+  us_tcp_info after;
+  us_tcp_get_info(p.cli.s, &after);
+  EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_RTO));
+  EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_UNDO));
+  EXPECT_GE(after.tcpi_snd_cwnd, before.tcpi_snd_cwnd);
+  EXPECT_EQ(before.tcpi_snd_ssthresh, after.tcpi_snd_ssthresh);
+  printf("  cwnd %u -> %u, ssthresh %u -> %u\n", before.tcpi_snd_cwnd, after.tcpi_snd_cwnd,
+         before.tcpi_snd_ssthresh, after.tcpi_snd_ssthresh);
+}
