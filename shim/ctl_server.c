@@ -8,8 +8,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,13 +38,6 @@ struct us_ctl_server {
   struct us_stack *stack;
   int lfd;
   uv_poll_t lpoll;
-  /* Every socket's channel is in one epoll set of our own, which the loop
-   * watches as a single handle: a connection's channel then costs one
-   * epoll_ctl to add and one to remove, where a libuv handle per channel
-   * costs five system calls to set up and tear down. */
-  int chan_ep;
-  uv_poll_t chan_poll;
-  int handles_open; /* lpoll, chan_poll: freed when both have closed */
   uid_t uid;
   struct ctl_conn *conns;
   struct us_sock **slots;
@@ -134,62 +125,35 @@ uint32_t us_srv_listener_ip(struct us_ctl_server *srv, uint16_t port) {
   return 0;
 }
 
-/* ---- channels ------------------------------------------------------------ */
-
-int us_chan_pair(int kind, int sv[2]) {
-  if (socketpair(AF_UNIX, kind | SOCK_CLOEXEC, 0, sv) < 0) return -errno;
-  int on = 1;
-  if (ioctl(sv[0], FIONBIO, &on) < 0) {
-    int e = errno;
-    close(sv[0]);
-    close(sv[1]);
-    return -e;
-  }
-  return 0;
-}
+static void poll_closed(uv_handle_t *h) { us_free(h); }
 
 void us_sock_close_chan(struct us_sock *so) {
-  if (so->chan < 0) return;
-  /* Out of the set before the close: a copy of the fd in a forked child
-   * would otherwise keep the registration alive. */
-  if (so->poll_events) epoll_ctl(so->srv->chan_ep, EPOLL_CTL_DEL, so->chan, NULL);
+  if (so->poll) {
+    uv_close((uv_handle_t *)so->poll, poll_closed);
+    so->poll = 0;
+  }
   so->poll_events = 0;
-  close(so->chan);
+  if (so->chan >= 0) close(so->chan);
   so->chan = -1;
 }
 
-void us_sock_poll(struct us_sock *so, int events, us_sock_cb cb) {
+void us_sock_poll(struct us_sock *so, int events, uv_poll_cb cb) {
   if (so->chan < 0) return;
-  so->poll_cb = cb;
+  if (!so->poll) {
+    if (!events) return;
+    so->poll = us_malloc(sizeof *so->poll);
+    if (!so->poll) return;
+    if (uv_poll_init(so->srv->loop, so->poll, so->chan) < 0) {
+      us_free(so->poll);
+      so->poll = 0;
+      return;
+    }
+    so->poll->data = so;
+  }
   if (events == so->poll_events) return;
-  struct epoll_event e = {.events = ((events & UV_READABLE) ? EPOLLIN : 0u) |
-                                    ((events & UV_WRITABLE) ? EPOLLOUT : 0u),
-                          .data.u64 = so->id};
-  int op = !so->poll_events ? EPOLL_CTL_ADD : !events ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-  if (epoll_ctl(so->srv->chan_ep, op, so->chan, &e) < 0) {
-    us_log_warn("cannot watch a channel: %s", strerror(errno));
-    return;
-  }
   so->poll_events = events;
-}
-
-/* The channel set is ready: hand each ready channel's events to its socket.
- * A socket is found by id, so one that an earlier callback of the same batch
- * freed is skipped. Hang-ups and errors wake whatever the socket asked for,
- * as libuv's own poll handles do. */
-static void on_chans(uv_poll_t *p, int status, int events) {
-  struct us_ctl_server *srv = p->data;
-  struct epoll_event ev[64];
-  int n = epoll_wait(srv->chan_ep, ev, 64, 0);
-  for (int i = 0; i < n; i++) {
-    struct us_sock *so = us_srv_sock_find(srv, (uint32_t)ev[i].data.u64);
-    if (!so || so->chan < 0 || !so->poll_events) continue;
-    uint32_t e = ev[i].events;
-    int ready = ((e & EPOLLIN) ? UV_READABLE : 0) | ((e & EPOLLOUT) ? UV_WRITABLE : 0);
-    if (e & (EPOLLHUP | EPOLLERR)) ready |= so->poll_events;
-    so->poll_cb(so, (e & EPOLLERR) && !(e & (EPOLLIN | EPOLLHUP)) ? UV_EBADF : 0,
-                ready & so->poll_events);
-  }
+  if (events) uv_poll_start(so->poll, events, cb);
+  else uv_poll_stop(so->poll);
 }
 
 int us_sock_hung_up(const struct us_sock *so) {
@@ -255,13 +219,13 @@ static int do_socket(struct us_ctl_server *srv, struct us_ctl_msg *m) {
   }
   /* Stream: bytes as they are. Datagram: one message per datagram. */
   int sv[2];
-  int rc = us_chan_pair(type == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET, sv);
-  if (rc < 0) {
-    m->err = rc == -EMFILE || rc == -ENFILE ? -rc : ENOBUFS;
+  int kind = type == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET;
+  if (socketpair(AF_UNIX, kind | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+    m->err = errno == EMFILE || errno == ENFILE ? errno : ENOBUFS;
     return -1;
   }
   struct us_sock *so = us_srv_sock_new(srv, type, sv[0]);
-  rc = so ? (type == SOCK_STREAM ? sock_tcp_open(so) : sock_udp_open(so)) : -ENOMEM;
+  int rc = so ? (type == SOCK_STREAM ? sock_tcp_open(so) : sock_udp_open(so)) : -ENOMEM;
   if (rc < 0) {
     if (so) us_srv_sock_free(so);
     else close(sv[0]);
@@ -269,6 +233,9 @@ static int do_socket(struct us_ctl_server *srv, struct us_ctl_msg *m) {
     m->err = -rc;
     return -1;
   }
+  /* The program end goes without blocking flags: the program sets its own. */
+  int fl = fcntl(sv[1], F_GETFL);
+  if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
   m->sock = so->id;
   return sv[1];
 }
@@ -429,8 +396,6 @@ static void on_listen(uv_poll_t *p, int status, int events) {
   }
 }
 
-static void srv_closed(uv_handle_t *h);
-
 struct us_ctl_server *us_ctl_server_start(uv_loop_t *loop, struct us_stack *s, int listen_fd,
                                           uid_t uid) {
   /* This is the stack thread. Inside a preloaded program (direct mode) its
@@ -444,28 +409,17 @@ struct us_ctl_server *us_ctl_server_start(uv_loop_t *loop, struct us_stack *s, i
   srv->uid = uid;
   int fl = fcntl(listen_fd, F_GETFL);
   if (fl >= 0) fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK);
-  srv->chan_ep = epoll_create1(EPOLL_CLOEXEC);
-  if (srv->chan_ep < 0 || uv_poll_init(loop, &srv->chan_poll, srv->chan_ep) < 0) {
-    if (srv->chan_ep >= 0) close(srv->chan_ep);
+  if (uv_poll_init(loop, &srv->lpoll, listen_fd) < 0) {
     us_free(srv);
     return 0;
   }
-  srv->lpoll.data = srv->chan_poll.data = srv;
-  if (uv_poll_init(loop, &srv->lpoll, listen_fd) < 0) {
-    srv->handles_open = 1; /* the handle lives in srv: its close frees srv */
-    uv_close((uv_handle_t *)&srv->chan_poll, srv_closed);
-    return 0;
-  }
-  srv->handles_open = 2;
+  srv->lpoll.data = srv;
   uv_poll_start(&srv->lpoll, UV_READABLE, on_listen);
-  uv_poll_start(&srv->chan_poll, UV_READABLE, on_chans);
   return srv;
 }
 
 static void srv_closed(uv_handle_t *h) {
   struct us_ctl_server *srv = h->data;
-  if (--srv->handles_open) return;
-  close(srv->chan_ep);
   us_free(srv->slots);
   us_free(srv->gens);
   us_free(srv->free_slots);
@@ -480,7 +434,6 @@ void us_ctl_server_stop(struct us_ctl_server *srv) {
     if (srv->slots[i]) us_srv_sock_free(srv->slots[i]);
   srv->grave_head = srv->grave_tail = 0;
   uv_close((uv_handle_t *)&srv->lpoll, srv_closed);
-  uv_close((uv_handle_t *)&srv->chan_poll, srv_closed);
 }
 
 /* ---- attaching to a host ------------------------------------------------------ */

@@ -22,17 +22,12 @@ struct sock_pending {
   int prog_fd;      /* the program end of the connection's channel */
 };
 
-struct us_sock;
-/* A channel event: status < 0 on an error of the channel itself, else the
- * UV_READABLE / UV_WRITABLE bits that are ready. */
-typedef void (*us_sock_cb)(struct us_sock *so, int status, int events);
-
 struct us_sock {
   struct us_ctl_server *srv;
   uint32_t id;
   int type;            /* SOCK_STREAM or SOCK_DGRAM */
   int chan;            /* stack end of the channel, -1 once closed */
-  us_sock_cb poll_cb;  /* what chan's events go to (us_sock_poll) */
+  uv_poll_t *poll;     /* watches chan; its own allocation, freed on uv_close */
   int poll_events;     /* UV_READABLE | UV_WRITABLE currently asked */
   int state;           /* US_CTL_ST_* */
   int err;             /* pending SO_ERROR, positive errno */
@@ -69,12 +64,9 @@ uint32_t us_srv_listener_ip(struct us_ctl_server *srv, uint16_t port);
  * briefly so SO_ERROR / getsockname still answer (dead). */
 void us_srv_sock_free(struct us_sock *so);
 void us_srv_sock_bury(struct us_sock *so);
-/* Watch the channel for these UV_* events (0 = stop). */
-void us_sock_poll(struct us_sock *so, int events, us_sock_cb cb);
-/* A new channel: sv[0] the stack's end (non-blocking), sv[1] the program's
- * (blocking: the program sets its own flags). kind: SOCK_STREAM or
- * SOCK_SEQPACKET. Returns 0 or a negative errno. */
-int us_chan_pair(int kind, int sv[2]);
+/* Watch the channel for these UV_* events (0 = stop); cb gets so as
+ * handle->data. */
+void us_sock_poll(struct us_sock *so, int events, uv_poll_cb cb);
 /* 1 if every program copy of the channel is closed (POLLHUP). */
 int us_sock_hung_up(const struct us_sock *so);
 /* Closes the stack end of the channel (and its poll handle). */

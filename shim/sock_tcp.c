@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,7 +29,7 @@
 static uint8_t pump_buf[64 * 1024];
 
 static void tcp_ev(void *user, struct us_tcp_sock *t, uint32_t ev, int err);
-static void chan_ev(struct us_sock *so, int status, int events);
+static void chan_ev(uv_poll_t *p, int status, int events);
 static void listener_flush(struct us_sock *l);
 
 static void update_poll(struct us_sock *so) {
@@ -221,7 +222,7 @@ static void listener_accept(struct us_sock *l) {
     if (!t) break;
     int sv[2];
     struct us_sock *c = 0;
-    if (us_chan_pair(SOCK_STREAM, sv) == 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0) {
       c = us_srv_sock_new(l->srv, SOCK_STREAM, sv[0]);
       if (!c) {
         close(sv[0]);
@@ -244,6 +245,8 @@ static void listener_accept(struct us_sock *l) {
     c->state = US_CTL_ST_CONNECTED;
     c->was_connected = 1;
     remember_names(c);
+    int fl = fcntl(sv[1], F_GETFL);
+    if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
     p->conn_id = c->id;
     p->prog_fd = sv[1];
     *l->pending_tail = p;
@@ -314,7 +317,8 @@ static void tcp_ev(void *user, struct us_tcp_sock *t, uint32_t ev, int err) {
   if (so->tcp && (ev & US_TCP_EV_CLOSED) && !so->dead) finish(so, 0);
 }
 
-static void chan_ev(struct us_sock *so, int status, int events) {
+static void chan_ev(uv_poll_t *p, int status, int events) {
+  struct us_sock *so = p->data;
   us_srv_tick(so->srv);
   switch (so->state) {
   case US_CTL_ST_NONE:
@@ -404,7 +408,7 @@ int sock_tcp_listen(struct us_sock *so, struct us_ctl_msg *m) {
     return -1;
   }
   int sv[2];
-  if (us_chan_pair(SOCK_SEQPACKET, sv) < 0) {
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
     m->err = ENOBUFS;
     return -1;
   }
@@ -422,6 +426,8 @@ int sock_tcp_listen(struct us_sock *so, struct us_ctl_msg *m) {
   so->state = US_CTL_ST_LISTENING;
   remember_names(so);
   update_poll(so);
+  int fl = fcntl(sv[1], F_GETFL);
+  if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
   return sv[1];
 }
 

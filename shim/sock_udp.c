@@ -44,7 +44,8 @@ static void on_error(void *user, struct udp_sock *u, int err, uint32_t dst_ip,
 
 static const struct udp_sock_ops udp_ops = {on_datagram, on_error};
 
-static void chan_ev(struct us_sock *so, int status, int events) {
+static void chan_ev(uv_poll_t *p, int status, int events) {
+  struct us_sock *so = p->data;
   us_srv_tick(so->srv);
   for (int budget = 64; budget > 0 && so->chan >= 0; budget--) {
     ssize_t n = recv(so->chan, dgram_buf, sizeof dgram_buf, MSG_DONTWAIT);
