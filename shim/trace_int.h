@@ -41,6 +41,7 @@ struct tr_conn {
   /* The text printer's memory of congestion control. */
   uint32_t cc_cwnd, cc_ssthresh;
   uint8_t cc_ca, cc_seen;
+  uint32_t cc_undos;
   struct diag_conn *diag;     /* what the diagram recorded */
 };
 

@@ -25,10 +25,11 @@ static void snap_json(FILE *f, const struct us_ev_tcp_snap *p) {
   fprintf(f,
           ",\"state\":\"%s\",\"ca_state\":%u,\"cwnd\":%u,\"ssthresh\":%u,\"flight\":%u,"
           "\"snd_wnd\":%u,\"rcv_wnd\":%u,\"mss\":%u,\"srtt_us\":%u,\"rttvar_us\":%u,"
-          "\"rto_us\":%u,\"backoff\":%u,\"bytes_acked\":%" PRIu64 ",\"bytes_received\":%" PRIu64,
+          "\"rto_us\":%u,\"backoff\":%u,\"bytes_acked\":%" PRIu64 ",\"bytes_received\":%" PRIu64
+          ",\"undos\":%u",
           us_tcp_state_name(p->state), p->ca_state, p->cwnd,
           p->ssthresh, p->flight, p->snd_wnd, p->rcv_wnd, p->mss, p->srtt_us, p->rttvar_us,
-          p->rto_us, p->backoff, p->bytes_acked, p->bytes_received);
+          p->rto_us, p->backoff, p->bytes_acked, p->bytes_received, p->undos);
 }
 
 void tr_json_event(struct us_trace *t, struct tr_conn *c, const struct us_event *ev) {

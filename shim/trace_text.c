@@ -18,6 +18,7 @@ static void ssthresh_str(uint32_t v, uint32_t mss, char *out, size_t n) {
 
 /* Why cwnd moved, from the congestion state before and after. */
 static const char *cc_reason(const struct tr_conn *c, const struct us_ev_tcp_snap *p) {
+  if (p->undos != c->cc_undos) return "undo: every resend was spurious";
   if (p->ca_state == 4) return "loss: retransmission timeout";
   if (p->ca_state == 3 && c->cc_ca != 3) return "fast recovery";
   if (p->ca_state == 3) return "in recovery";
@@ -53,8 +54,10 @@ static void cc_line(struct us_trace *t, struct tr_conn *c, const struct us_event
     line(t, ev->t, buf);
   } else {
     c->cc_ca = p->ca_state;
+    c->cc_undos = p->undos;
     return;
   }
+  c->cc_undos = p->undos;
   c->cc_seen = 1;
   c->cc_cwnd = p->cwnd;
   c->cc_ssthresh = p->ssthresh;

@@ -121,6 +121,7 @@ static void snap_of(struct us_event *e, const struct us_tcp_sock *c) {
   p->segs_in = c->segs_in;
   p->segs_out = c->segs_out;
   p->total_retrans = c->total_retrans;
+  p->undos = c->undos;
 }
 
 static void seg_fill(struct us_ev_seg *g, const struct tcp_seg *seg) {

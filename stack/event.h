@@ -49,6 +49,7 @@ struct us_ev_tcp_snap {
   uint32_t iss, irs;
   uint64_t bytes_sent, bytes_acked, bytes_received, bytes_retrans;
   uint32_t segs_in, segs_out, total_retrans;
+  uint32_t undos; /* congestion responses undone: every resend was spurious */
 };
 
 struct us_ev_arp {

@@ -198,6 +198,7 @@ struct us_tcp_sock {
 
   /* Statistics for TCP_INFO. */
   uint32_t total_retrans, lost_out, segs_in, segs_out, data_segs_in, data_segs_out;
+  uint32_t undos;           /* congestion responses undone (tcp_undo.c) */
   uint32_t ooo_pkts;
   uint64_t bytes_acked, bytes_received, bytes_sent, bytes_retrans;
 };

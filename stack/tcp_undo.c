@@ -42,6 +42,7 @@ int tcp_undo_try(struct us_tcp_sock *c, const struct tcp_seg *seg, int advanced_
       !(advanced_in_episode && c->undo_ts_set && eifel_spurious(c, seg)))
     return 0;
   us_count(c->s, US_CNT_TCP_UNDO);
+  c->undos++;
   tcp_cc_undo(&c->cc, &c->undo_cc);
   if (c->ca_state == TCP_CA_RECOVERY || c->ca_state == TCP_CA_OPEN ||
       c->ca_state == TCP_CA_DISORDER) {

@@ -127,7 +127,7 @@ interop_case() {
   interop_capture_check "$name"
   echo "# $name: whole case ${secs}s (connection set-up to both exits)"
   # What the stack's side lost and repaired, for the log (no threshold).
-  grep -hE "retransmi|out of order|D-SACK|device dropped" "$cerr" "$serr" 2>/dev/null |
+  grep -hE "retransmi|out of order|D-SACK|undone|device dropped" "$cerr" "$serr" 2>/dev/null |
     grep -v "^ *mss" | sed "s/^ */# $name: ustack: /" | head -n 12
   if ((TL_FAILS)) || [ -n "${INTEROP_VERBOSE:-}" ]; then
     echo "# $name: client stderr:"; sed 's/^/     | /' "$cerr" | tail -n 60

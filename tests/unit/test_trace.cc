@@ -139,6 +139,26 @@ TEST(Trace, TextLinesTellTheStoryInOrder) {
   EXPECT_EQ(1, find_line(v, {"rtt "}) >= 0);
 }
 
+// Reordering makes the sender retransmit what was only late; D-SACKs and
+// timestamps prove it, and the trace names the window's return as an undo.
+TEST(Trace, SpuriousRecoveryIsNamedUndo) {
+  ustest::TwoStackOptions o;
+  o.seed = 3;
+  for (int d = 0; d < 2; d++) {
+    o.faults[d].reorder = 0.05;
+    o.features[d] = US_NETDEV_F_GSO_TCP4 | US_NETDEV_F_CSUM_OFFLOAD;
+  }
+  Traced x(US_TRACE_CC, o);
+  x.run(4 << 20, 0);
+  x.detach();
+  auto v = lines(slurp(x.dir.f("trace.txt")));
+  int rec = find_line(v, {"tcp  cwnd ", "(fast recovery)"});
+  ASSERT_GE(rec, 0) << slurp(x.dir.f("trace.txt"));
+  EXPECT_GT(find_line(v, {"tcp  cwnd ", "(undo: every resend was spurious"}, rec), rec)
+      << slurp(x.dir.f("trace.txt"));
+  EXPECT_NE(std::string::npos, slurp(x.dir.f("trace.json")).find("\"undos\":1"));
+}
+
 TEST(Trace, CategoryFilter) {
   Traced x(US_TRACE_STATE);
   x.run(100, 100);
