@@ -146,6 +146,11 @@ stack_use() {
   # The server's neighbour entry for .10 is the same MAC either way; flushing
   # it makes both stacks answer ARP the same way at the start of a run.
   ip -n "$S" neigh flush dev us0 2>/dev/null
+  # No run inherits the last one's TIME-WAITs: the short-connection runs
+  # leave tens of thousands in the server namespace, and a 4-tuple reused
+  # with the other stack's timestamps draws PAWS rejections there.
+  local ns
+  for ns in "$S" "$C"; do ip netns exec "$ns" ss -K state time-wait >/dev/null 2>&1; done
 }
 
 # on STACK CMD...: CMD in the client namespace on that stack (foreground).

@@ -64,6 +64,12 @@ static void syn_sent_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
       if (!(seg->flags & TCP_RST)) {
         tcp_xmit_raw(s, c->lip, c->rip, c->lport, c->rport, seg->ack, 0, TCP_RST, 0, 0, 0);
         us_count(s, US_CNT_TCP_RST_TX);
+        /* Typically the peer still holds this 4-tuple in TIME-WAIT and took
+         * our SYN for an old duplicate (its timestamp looked older: PAWS).
+         * Our RST ends that TIME-WAIT, so send the SYN again now instead of
+         * after the 1 s initial RTO - as Linux does, and only before any
+         * retransmission, so a peer that keeps answering so gets no flood. */
+        if (c->syn_retries == 0) us_timer_arm(s, &c->t_rtx, s->now + TCP_PTO_MARGIN);
       }
       return;
     }

@@ -27,6 +27,10 @@ uint64_t tcp_siphash4(const struct tcp_key *key, uint64_t a, uint64_t b, uint64_
   return v0 ^ v1 ^ v2 ^ v3;
 }
 
+uint32_t tcp_ts_offset(const struct tcp_key *key, uint32_t lip, uint32_t rip) {
+  return (uint32_t)tcp_siphash4(key, lip, rip, 0, 2);
+}
+
 uint32_t tcp_isn(const struct tcp_key *key, uint32_t lip, uint16_t lport, uint32_t rip,
                  uint16_t rport, us_time_t now) {
   uint64_t f = tcp_siphash4(key, lip, rip, (uint64_t)lport << 16 | rport, 0);

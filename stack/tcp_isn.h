@@ -17,4 +17,10 @@ uint64_t tcp_siphash4(const struct tcp_key *key, uint64_t a, uint64_t b, uint64_
 uint32_t tcp_isn(const struct tcp_key *key, uint32_t lip, uint16_t lport, uint32_t rip,
                  uint16_t rport, us_time_t now);
 
+/* Offset of our TCP timestamps (RFC 7323 5.4: not the bare clock), per pair
+ * of hosts rather than per connection, as Linux since 4.13: a connection that
+ * reuses a 4-tuple the peer still holds in TIME-WAIT then carries a newer
+ * timestamp, which the peer accepts instead of answering with an old ACK. */
+uint32_t tcp_ts_offset(const struct tcp_key *key, uint32_t lip, uint32_t rip);
+
 #endif

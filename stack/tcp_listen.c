@@ -64,8 +64,7 @@ static struct us_tcp_sock *new_child(struct us_tcp_sock *l, const struct ipv4_rx
   c->rcv_wscale = (uint8_t)tcp_choose_wscale(c->rcvbuf_set ? c->rcvbuf
                                              : (c->rcvbuf > TCP_WSCALE_SPACE ? c->rcvbuf
                                                                              : TCP_WSCALE_SPACE));
-  c->ts_offset = (uint32_t)tcp_siphash4(&s->tcp->key, c->lip, c->rip,
-                                        (uint64_t)c->lport << 16 | c->rport, 2);
+  c->ts_offset = tcp_ts_offset(&s->tcp->key, c->lip, c->rip);
   c->last_rx = s->now;
   tcp_hash_insert(s->tcp, c);
   tcp_port_insert_after(s->tcp, c, l);

@@ -144,8 +144,7 @@ int us_tcp_connect(struct us_tcp_sock *c, uint32_t ip, uint16_t port) {
   uint32_t space = c->rcvbuf_set ? c->rcvbuf
                    : (c->rcvbuf > TCP_WSCALE_SPACE ? c->rcvbuf : TCP_WSCALE_SPACE);
   c->rcv_wscale = (uint8_t)tcp_choose_wscale(space);
-  c->ts_offset = (uint32_t)tcp_siphash4(&t->key, c->lip, c->rip,
-                                        (uint64_t)c->lport << 16 | c->rport, 2);
+  c->ts_offset = tcp_ts_offset(&t->key, c->lip, c->rip);
   c->rto = TCP_RTO_INIT;
   US_EVENT(s, us_ev_tcp_state(c, US_TCP_CLOSE, US_TCP_SYN_SENT));
   c->state = US_TCP_SYN_SENT;

@@ -332,3 +332,53 @@ TEST(TcpRst, BadOptionsAndHeadersCounted) {
   EXPECT_EQ(0u, us_tcp_readable(p.srv.s));
   expect_transfer_ok(p);
 }
+
+// A SYN answered by a bare ACK (the peer holds the 4-tuple in TIME-WAIT and
+// PAWS made our SYN look old): RST with the ACK's number, which ends the
+// peer's TIME-WAIT, then the SYN again at once - not after the 1 s RTO
+// (Linux's TCP_TIMEOUT_MIN re-arm). A client reusing ports against a server
+// that closes first would otherwise stall a second per collision.
+TEST(TcpRst, SynAnsweredByStrayAckIsResentAtOnce) {
+  Pair p;
+  p.listen();
+  bool on = true;
+  p.blackhole(0, &on);  // the first SYN never reaches B
+  p.start_connect();
+  p.t.run_for(US_MS(1));
+  on = false;
+  p.inject(0, p.port, p.cli_port(), 5555, 0x12345678u, TCP_ACK, 64);
+  us_time_t t0 = p.t.now;
+  ASSERT_TRUE(p.t.run_until([&] { return (p.cli.ev & US_TCP_EV_CONNECTED) != 0; }, t0 + US_MS(100)))
+      << p.trace();
+  auto rst = p.segs(0, TCP_RST, TCP_RST);
+  ASSERT_EQ(1u, rst.size());
+  EXPECT_EQ(0x12345678u, rst[0].seq);
+  EXPECT_EQ(2u, p.segs(0, TCP_SYN, TCP_SYN).size());
+}
+
+// Timestamps run from one offset per pair of hosts (as Linux): a later
+// connection between the same hosts, on any port, never carries an older
+// timestamp, so a peer holding an earlier 4-tuple in TIME-WAIT accepts its SYN.
+TEST(TcpRst, TimestampsMonotonicAcrossConnections) {
+  Pair p;
+  p.connect();
+  uint16_t first_port = p.cli_port();
+  p.t.run_for(US_MS(300));
+  us_tcp_close(p.cli.s);
+  p.cli.s = nullptr;
+  p.cli.ev = 0;
+  p.t.run_for(US_MS(300));
+  p.sync();
+  p.start_connect();
+  ASSERT_TRUE(p.t.run_until([&] { return (p.cli.ev & US_TCP_EV_CONNECTED) != 0; }, p.t.now + US_SEC(2)));
+  ASSERT_NE(first_port, p.cli_port());
+  auto syns = p.segs(0, TCP_SYN, TCP_SYN);
+  ASSERT_EQ(2u, syns.size());
+  ASSERT_TRUE(syns[0].opt.has & TCP_OPT_F_TS);
+  ASSERT_TRUE(syns[1].opt.has & TCP_OPT_F_TS);
+  // Same offset: the TSvals differ by the milliseconds between the SYNs (give
+  // or take the first SYN's wait for ARP); different offsets differ by ~2^31.
+  int64_t apart_ms = (int64_t)(syns[1].at - syns[0].at) / 1000;
+  int64_t ts_apart = (int32_t)(syns[1].opt.tsval - syns[0].opt.tsval);
+  EXPECT_LE(std::llabs(ts_apart - apart_ms), 10) << ts_apart << " vs " << apart_ms;
+}
