@@ -40,5 +40,8 @@ int us_sock_settle(int fd, struct us_fd_info *e, int clear);
 
 /* Asks the stack for the socket's pending error (SO_ERROR), clearing it. */
 int us_sock_take_error(int fd, struct us_fd_info *e);
+/* 1 if the stack has closed its end of the channel (POLLHUP): the
+ * connection ended by an error, or is over both ways. */
+int us_chan_hung_up(int fd);
 
 #endif

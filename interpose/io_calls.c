@@ -30,9 +30,10 @@ static void settle_if_connecting(int fd, struct us_fd_info *e) {
 
 /* read() returned 0: the stack closed the channel after an error (reset,
  * timeout) or the peer's FIN. Only the first read after an error reports it,
- * as on Linux. */
+ * as on Linux. A FIN only shuts the stack's end for writing; an error
+ * closes it whole (POLLHUP here), and only then is the stack asked which. */
 static ssize_t stream_eof(int fd, struct us_fd_info *e, size_t asked) {
-  if (asked == 0) return 0;
+  if (asked == 0 || !us_chan_hung_up(fd)) return 0;
   int err = us_sock_take_error(fd, e);
   if (err) {
     errno = err;
