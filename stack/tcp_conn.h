@@ -1,11 +1,11 @@
 /* The TCP control block and the per-stack TCP state (internal to tcp_*.c).
  *
  * Memory per connection is bounded and stated: one struct us_tcp_sock
- * (about 1 KiB) plus a send ring (sndbuf, default 1 MiB) and a receive ring
+ * (about 1.5 KiB) plus a send ring (sndbuf, default 1 MiB) and a receive ring
  * (rcvbuf, default 1 MiB) that also holds out-of-order data in place, so the
  * out-of-order queue costs only its interval list (TCP_OOO_MAX entries).
  * Rings exist only while they are needed: a SYN-RECEIVED child has none (a
- * SYN flood costs ~1 KiB per queued SYN, bounded by the SYN queue, and SYN
+ * SYN flood costs ~1.5 KiB per queued SYN, bounded by the SYN queue, and SYN
  * cookies beyond it), and TIME-WAIT releases them. The stack holds at most
  * TCP_MAX_CONNS control blocks. */
 #ifndef USTACK_TCP_CONN_H
