@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -70,20 +71,25 @@ static void ip_str(uint32_t ip, char *out, size_t n) {
 
 /* --- one address per interface per machine --------------------------------- */
 
-int us_host_claim_address(const char *dir, const char *ifname, uint32_t ip, char *err,
-                          size_t errlen) {
-  char a[INET_ADDRSTRLEN], path[256];
+static void lock_path(const char *dir, const char *ifname, uint32_t ip, char *path, size_t n) {
+  char a[INET_ADDRSTRLEN];
   ip_str(ip, a, sizeof a);
   /* Interface indexes repeat across network namespaces; the namespace's
    * inode tells them apart. */
   struct stat ns;
   if (stat("/proc/self/ns/net", &ns) < 0) ns.st_ino = 0;
-  unsigned ifindex = if_nametoindex(ifname);
+  snprintf(path, n, "%s/%lu-%u-%s.lock", dir, (unsigned long)ns.st_ino, if_nametoindex(ifname), a);
+}
+
+int us_host_claim_address(const char *dir, const char *ifname, uint32_t ip, char *err,
+                          size_t errlen) {
+  char a[INET_ADDRSTRLEN], path[256];
+  ip_str(ip, a, sizeof a);
   if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
     snprintf(err, errlen, "cannot create %s for the address lock: %s", dir, strerror(errno));
     return -errno;
   }
-  snprintf(path, sizeof path, "%s/%lu-%u-%s.lock", dir, (unsigned long)ns.st_ino, ifindex, a);
+  lock_path(dir, ifname, ip, path, sizeof path);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     snprintf(err, errlen, "cannot open the address lock %s: %s", path, strerror(errno));
@@ -110,6 +116,29 @@ int us_host_claim_address(const char *dir, const char *ifname, uint32_t ip, char
   int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
   if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) != len) { /* best effort */ }
   return fd;
+}
+
+void us_host_note_ctl(struct us_host *h, const char *ctl_path) {
+  char line[PATH_MAX + 40];
+  int len = snprintf(line, sizeof line, "%ld\n%s\n", (long)getpid(), ctl_path);
+  if (len >= (int)sizeof line || ftruncate(h->lock_fd, 0) < 0) return;
+  if (pwrite(h->lock_fd, line, (size_t)len, 0) != len) { /* best effort */ }
+}
+
+int us_host_lock_owner(const char *ifname, uint32_t ip, long *pid, char *ctl, size_t n) {
+  char path[256], buf[PATH_MAX + 40];
+  lock_path(HOST_LOCK_DIR, ifname, ip, path, sizeof path);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -ENOENT;
+  ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+  close(fd);
+  if (got <= 0) return -ENOENT;
+  buf[got] = 0;
+  char *nl = strchr(buf, '\n');
+  *pid = strtol(buf, NULL, 10);
+  ctl[0] = 0;
+  if (nl) snprintf(ctl, n, "%.*s", (int)strcspn(nl + 1, "\n"), nl + 1);
+  return 0;
 }
 
 /* --- the loop ---------------------------------------------------------------- */

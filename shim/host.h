@@ -56,5 +56,13 @@ us_time_t us_host_now(void);
  * another live ustack holds it). Separated out for tests. */
 int us_host_claim_address(const char *dir, const char *ifname, uint32_t ip, char *err,
                           size_t errlen);
+/* The lock file holds "<pid>\n<control socket path>\n". The owner adds its
+ * control socket once it serves one (direct mode), so that a descendant that
+ * could not learn it from USTACK_CTL (bash passes children the environment it
+ * started with) can still find the stack that owns the address. */
+void us_host_note_ctl(struct us_host *h, const char *ctl_path);
+/* The owner of the address lock for ifname/ip: its pid and control socket
+ * path (empty if it noted none). Returns 0, or -ENOENT. */
+int us_host_lock_owner(const char *ifname, uint32_t ip, long *pid, char *ctl, size_t n);
 
 #endif

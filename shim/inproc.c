@@ -1,6 +1,7 @@
 /* Direct mode: the stack host inside the program (see inproc.h). */
 #include "shim/inproc.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,38 @@ static void remove_dead_ctl(const char *path) {
   if (unlink(path) == 0) rmdir(dir);
 }
 
+/* Is pid this process's parent, grandparent...? */
+static int is_ancestor(long pid) {
+  long p = (long)getppid();
+  for (int depth = 0; depth < 32 && p > 1; depth++) {
+    if (p == pid) return 1;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", p);
+    FILE *f = fopen(path, "re");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')'); /* the name may hold spaces and ')' */
+    char state;
+    if (!rp || sscanf(rp + 1, " %c %ld", &state, &p) != 2) return 0;
+  }
+  return 0;
+}
+
+/* The address is taken. If an ancestor owns it (a shell script that started
+ * a stack but handed its children the environment it was started with, so
+ * no USTACK_CTL), use that ancestor's stack, as its children would. */
+static int join_ancestor(const struct us_config *cfg) {
+  long pid;
+  char ctl[PATH_MAX];
+  if (us_host_lock_owner(cfg->ifname, cfg->ip, &pid, ctl, sizeof ctl) < 0) return 0;
+  if (!ctl[0] || !is_ancestor(pid) || !ctl_alive(ctl)) return 0;
+  us_ctl_client_set_path(ctl);
+  setenv(US_ENV_CTL, ctl, 1);
+  return 1;
+}
+
 int us_inproc_start(void) {
   const char *ctl = getenv(US_ENV_CTL);
   if (ctl && *ctl) {
@@ -91,7 +124,9 @@ int us_inproc_start(void) {
       us_config_finish(&cfg, "/etc/resolv.conf", err, sizeof err) < 0)
     inproc_fail(err);
   us_log_threshold = (enum us_log_level)cfg.log_level;
-  if (us_host_start(&inproc.host, &cfg, NULL, err, sizeof err) < 0) inproc_fail(err);
+  int rc = us_host_start(&inproc.host, &cfg, NULL, err, sizeof err);
+  if (rc == -EADDRINUSE && join_ancestor(&cfg)) return 0;
+  if (rc < 0) inproc_fail(err);
   int r;
   if (us_ctl_listen_open(&inproc.ctl, err, sizeof err) < 0) inproc_fail(err);
   if ((r = us_ctl_server_attach(inproc.host, inproc.ctl.fd, &inproc.srv)) < 0) {
@@ -99,6 +134,7 @@ int us_inproc_start(void) {
     inproc_fail(err);
   }
   inproc.owner = getpid();
+  us_host_note_ctl(inproc.host, inproc.ctl.path);
   /* This process, and the children it starts while it runs, use this stack;
    * a child that outlives us finds the socket dead and starts its own. */
   us_ctl_client_set_path(inproc.ctl.path);

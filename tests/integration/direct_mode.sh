@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Plain LD_PRELOAD=.../libustack.so with the USTACK_* variables, no launcher:
 # the stack runs inside the program. It answers ping while the program runs;
-# curl fetches a page over it; a shell's children share the shell's stack and
-# a program the shell exec's into starts its own. A bad variable is one line
+# curl fetches a page over it; a shell's children share the shell's stack (also
+# bash's, which cannot pass USTACK_CTL down) and a program the shell exec's
+# into starts its own. A bad variable is one line
 # and exit 2; without USTACK_IP/USTACK_IF the program keeps the kernel's stack.
 source "$(dirname "$0")/../netns/testlib.sh"
 
@@ -37,6 +38,18 @@ out=$(timeout 30 ip netns exec "$C" "${pre[@]}" sh -c \
 expect_count "sh -c: two children share the shell's stack, the exec'd one starts its own" 3 \
   "^hello from the server$" "$out"
 expect_eq "no control socket is left behind (the exec'd curl removes the shell's, then its own)" "" "$(ls -A "$T/run")"
+
+# bash hands its children the USTACK_CTL it was started with (here the dead
+# one of the sh that exec'd into it), not the one the library set: a child
+# finds the shell's stack through the address lock instead, as behind a
+# wrapper script like pyenv's python3.
+rm -rf "$T/run"/*
+printf '#!/bin/bash\nv=$(echo sub)\ncurl -sS http://198.18.0.1:8000/page.txt\nexec curl -sS http://198.18.0.1:8000/page.txt\n' >"$T/wrapper"
+chmod +x "$T/wrapper"
+out=$(timeout 30 ip netns exec "$C" "${pre[@]}" sh -c "exec '$T/wrapper'" 2>&1)
+expect_count "a bash wrapper: its child and the program it exec's into both fetch the page" 2 \
+  "^hello from the server$" "$out"
+expect_no_match "a bash wrapper: no 'already in use'" "already in use" "$out"
 
 out=$(ip netns exec "$C" env LD_PRELOAD="$lib" USTACK_IP=198.18.0.10 sh -c 'echo ran' 2>&1)
 status=$?
