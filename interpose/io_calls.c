@@ -105,6 +105,8 @@ static ssize_t dgram_sendmsg(int fd, struct us_fd_info *e, const struct msghdr *
     int rc = us_sa_to_v4(e->family, mh->msg_name, mh->msg_namelen, &ip, &port, 0);
     if (rc < 0) return us_ret(rc);
     if (!port) return us_ret(-EINVAL);
+    /* Linux: the limited broadcast address only with SO_BROADCAST. */
+    if (ip == INADDR_BROADCAST && !e->broadcast) return us_ret(-EACCES);
     h.ip = ip;
     h.port = port;
   } else if (!e->dgram_connected) {

@@ -364,6 +364,7 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
     }
     int rc = us_sa_to_v4(e->family, sa, len, &ip, &port, 0);
     if (rc < 0) return us_ret(rc);
+    if (ip == INADDR_BROADCAST && !e->broadcast) return us_ret(-EACCES); /* as Linux */
     if (is_loopback(ip)) {
       rc = to_kernel(fd, e);
       return rc < 0 ? us_ret(rc) : us_real(connect)(fd, sa, len);
@@ -635,12 +636,13 @@ EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len
   if (!val && len) return us_ret(-EFAULT);
   if (level == SOL_SOCKET && !sol_socket_is_stacks(opt))
     return us_real(setsockopt)(fd, level, opt, val, len);
-  if (level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT) && val &&
-      len >= sizeof(int)) {
+  if (level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT || opt == SO_BROADCAST) &&
+      val && len >= sizeof(int)) {
     int v;
     memcpy(&v, val, sizeof v);
     if (opt == SO_REUSEADDR) e->reuseaddr = v != 0;
-    else e->reuseport = v != 0;
+    else if (opt == SO_REUSEPORT) e->reuseport = v != 0;
+    else e->broadcast = v != 0;
   }
   if (level == IPPROTO_IPV6) {
     if (e->family != AF_INET6) return us_ret(-ENOPROTOOPT);

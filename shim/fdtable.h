@@ -35,6 +35,7 @@ struct us_fd_info {
   uint8_t v6only;   /* IPV6_V6ONLY set: v4-mapped traffic refused */
   uint8_t dgram_connected; /* datagram socket with a fixed peer */
   uint8_t reuseaddr, reuseport; /* replayed if it moves to the kernel (127/8) */
+  uint8_t broadcast; /* SO_BROADCAST: may send to 255.255.255.255 */
   int saved_sndbuf; /* while CONNECTING: the SO_SNDBUF to restore (bytes) */
 };
 

@@ -3,7 +3,8 @@
 # boundaries and peer addresses: sendto/recvfrom to a Linux echo server,
 # connect+send/recv, ECONNREFUSED from an ICMP port unreachable on a
 # connected socket, a UDP server under ustack answering a Linux client,
-# getsockname after an implicit bind.
+# getsockname after an implicit bind, and EACCES for a broadcast without
+# SO_BROADCAST.
 source "$(dirname "$0")/app_env.bash"
 
 cat > "$T/echo.py" <<'PY'
@@ -51,6 +52,21 @@ except ConnectionRefusedError:
     print('refused')"
 expect_eq "connected UDP: send/recv and getpeername; ICMP unreachable is ECONNREFUSED" \
   "connected ('198.18.0.1', 9999) refused" "$(echo $RUN_OUT)"
+
+# 255.255.255.255 needs SO_BROADCAST first, as on Linux (EACCES otherwise),
+# for sendto and for connect.
+u python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for call in (lambda: s.sendto(b'x', ('255.255.255.255', 9999)), lambda: s.connect(('255.255.255.255', 9999))):
+    try:
+        call(); print('sent')
+    except PermissionError:
+        print('EACCES')
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+print(s.sendto(b'x', ('255.255.255.255', 9999)), s.getsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST))"
+expect_eq "broadcast: EACCES without SO_BROADCAST (sendto, connect), sent with it" \
+  "EACCES EACCES 1 1" "$(echo $RUN_OUT)"
 
 # A UDP server under ustack, a Linux client.
 (ip netns exec "$TOPO_CLIENT" "$USTACK" "${USTACK_OPTS[@]}" -- python3 "$T/echo.py" 0.0.0.0 7777) \
