@@ -1,6 +1,6 @@
 /* In-memory test wire; see netdev_memwire.h. */
 #include "netdev/netdev_memwire.h"
-#include "stack/rng.h"
+#include "common/rng.h"
 
 #include <errno.h>
 #include <stdlib.h>

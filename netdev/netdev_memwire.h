@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/time.h"
 #include "netdev/netdev.h"
-#include "stack/us_stack.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "netdev/netdev.h"
-#include "stack/alloc.h" /* the stack's heap, not the program's */
+#include "common/alloc.h" /* the stack's heap, not the program's */
 
 #define PKT_VNET_LEN sizeof(struct virtio_net_hdr)
 #define PKT_FRAME_MAX (65536 + 256) /* a 64 KiB GRO frame plus link headers */

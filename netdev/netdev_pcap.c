@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "netdev/netdev.h"
-#include "stack/alloc.h"
+#include "common/alloc.h"
 
 #define PCAP_MAGIC_USEC 0xa1b2c3d4u
 #define PCAP_SNAPLEN 262144u

@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "stack/alloc.h"
+#include "common/alloc.h"
 
 int us_read_small_file(const char *path, size_t max, char **out, size_t *out_len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);

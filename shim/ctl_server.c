@@ -17,7 +17,7 @@
 #include "shim/sock.h"
 #include "shim/trace.h"
 #include "stack/stack.h"
-#include "stack/alloc.h"
+#include "common/alloc.h"
 
 #define SLOT_BITS 20
 #define SLOT_MASK ((1u << SLOT_BITS) - 1)

@@ -21,7 +21,7 @@
 #include "netdev/netdev.h"
 #include "shim/log.h"
 #include "shim/trace.h"
-#include "stack/alloc.h"
+#include "common/alloc.h"
 
 #define HOST_LOCK_DIR "/run/ustack"
 #define HOST_RX_BUDGET 256 /* frames per readable event, then let timers run */

@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "shim/conf_file.h"
-#include "stack/alloc.h"
+#include "common/alloc.h"
 
 #define HOSTS_FILE_MAX (4 * 1024 * 1024)
 

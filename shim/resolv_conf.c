@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "shim/conf_file.h"
-#include "stack/alloc.h"
+#include "common/alloc.h"
 
 #define RESOLV_FILE_MAX (64 * 1024)
 

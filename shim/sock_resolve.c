@@ -13,7 +13,7 @@
 #include "shim/hosts_file.h"
 #include "shim/resolv_conf.h"
 #include "shim/sock.h"
-#include "stack/alloc.h"
+#include "common/alloc.h"
 #include "stack/dns_client.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"

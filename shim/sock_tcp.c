@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "shim/sock.h"
-#include "stack/alloc.h"
+#include "common/alloc.h"
 #include "stack/ipv4.h"
 
 /* One loop thread: a single buffer between channel reads and TCP sends. */

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "netdev/netdev.h"
-#include "stack/alloc.h"
+#include "common/alloc.h"
 #include "stack/arp.h"
 #include "stack/event.h"
 #include "stack/icmp.h"

@@ -11,13 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/time.h"
 #include "netdev/netdev.h"
 #include "stack/counters.h"
-
-typedef uint64_t us_time_t; /* microseconds on the host's monotonic clock */
-#define US_TIME_NEVER UINT64_MAX
-#define US_MS(x) ((us_time_t)(x) * 1000u)
-#define US_SEC(x) ((us_time_t)(x) * 1000000u)
 
 struct us_stack_config {
   uint32_t ip;          /* host byte order */
