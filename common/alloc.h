@@ -1,6 +1,6 @@
 /* ustack's own heap, for every layer (stack, netdev, shim): tcmalloc's tc_
- * entry points when built with it, so the
- * program's malloc stays the program's; libc's otherwise (sanitizer builds). */
+ * entry points when built with it, so the program's malloc stays the
+ * program's; libc's otherwise (sanitizer builds). */
 #ifndef USTACK_ALLOC_H
 #define USTACK_ALLOC_H
 #include <stddef.h>
