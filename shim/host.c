@@ -71,6 +71,14 @@ static void ip_str(uint32_t ip, char *out, size_t n) {
 
 /* --- one address per interface per machine --------------------------------- */
 
+/* After the flock: does path still name the file we locked? An owner that
+ * stops removes the file while it holds the lock, so a claimer that opened
+ * it just before must start again with a fresh one. */
+static int lock_still_named(int fd, const char *path) {
+  struct stat a, b;
+  return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
 static void lock_path(const char *dir, const char *ifname, uint32_t ip, char *path, size_t n) {
   char a[INET_ADDRSTRLEN];
   ip_str(ip, a, sizeof a);
@@ -90,10 +98,20 @@ int us_host_claim_address(const char *dir, const char *ifname, uint32_t ip, char
     return -errno;
   }
   lock_path(dir, ifname, ip, path, sizeof path);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = -1;
+  for (int tries = 0; tries < 8; tries++) {
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      snprintf(err, errlen, "cannot open the address lock %s: %s", path, strerror(errno));
+      return -errno;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0 || lock_still_named(fd, path)) break;
+    close(fd); /* the owner removed it between our open and our lock */
+    fd = -1;
+  }
   if (fd < 0) {
-    snprintf(err, errlen, "cannot open the address lock %s: %s", path, strerror(errno));
-    return -errno;
+    snprintf(err, errlen, "cannot lock %s: it keeps being replaced", path);
+    return -EAGAIN;
   }
   if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
     int e = errno;
@@ -110,12 +128,20 @@ int us_host_claim_address(const char *dir, const char *ifname, uint32_t ip, char
     snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
     return -e;
   }
-  /* The lock is the flock, not the file: it dies with the process, so the
-   * file is left in place (unlinking it would race with the next claimer). */
+  /* The lock is the flock: it dies with the process. The owner also removes
+   * the file when it stops (us_host_release_address). */
   char pid[32];
   int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
   if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) != len) { /* best effort */ }
   return fd;
+}
+
+void us_host_release_address(const char *dir, const char *ifname, uint32_t ip, int fd) {
+  if (fd < 0) return;
+  char path[256];
+  lock_path(dir, ifname, ip, path, sizeof path);
+  if (lock_still_named(fd, path)) unlink(path); /* still ours: we hold the lock */
+  close(fd);
 }
 
 void us_host_note_ctl(struct us_host *h, const char *ctl_path) {
@@ -402,7 +428,7 @@ fail:
   if (h->trace) us_trace_detach(h->trace, h->stack);
   if (h->stack) us_stack_free(h->stack);
   us_netdev_close(h->dev);
-  if (h->lock_fd >= 0) close(h->lock_fd);
+  us_host_release_address(HOST_LOCK_DIR, h->ifname, h->ip, h->lock_fd);
   pthread_mutex_destroy(&h->mu);
   us_free(h);
   return r;
@@ -420,7 +446,7 @@ void us_host_stop(struct us_host *h) {
   us_trace_detach(h->trace, h->stack); /* statistics and diagram at exit */
   us_stack_free(h->stack);
   us_netdev_close(h->dev);
-  close(h->lock_fd);
+  us_host_release_address(HOST_LOCK_DIR, h->ifname, h->ip, h->lock_fd);
   pthread_mutex_destroy(&h->mu);
   us_free(h);
 }

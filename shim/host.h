@@ -56,6 +56,9 @@ us_time_t us_host_now(void);
  * another live ustack holds it). Separated out for tests. */
 int us_host_claim_address(const char *dir, const char *ifname, uint32_t ip, char *err,
                           size_t errlen);
+/* Removes the lock file (the owner holds the lock, so no claimer can be
+ * fooled: it checks that the path still names what it locked) and closes fd. */
+void us_host_release_address(const char *dir, const char *ifname, uint32_t ip, int fd);
 /* The lock file holds "<pid>\n<control socket path>\n". The owner adds its
  * control socket once it serves one (direct mode), so that a descendant that
  * could not learn it from USTACK_CTL (bash passes children the environment it

@@ -1,6 +1,10 @@
 // The address lock that keeps two stacks off one (interface, address).
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -44,6 +48,31 @@ TEST_F(HostLock, SecondClaimFailsWithOwnerUntilReleased) {
   EXPECT_GE(d, 0) << "released with its holder: " << err;
   close(c);
   close(d);
+}
+
+// The owner removes its lock file when it stops. A claimer that opened the
+// file just before and then locks it holds a removed file: the next claim
+// makes a fresh one, which is the one that counts.
+TEST_F(HostLock, ReleaseRemovesTheFile) {
+  int a = us_host_claim_address(dir.c_str(), "lo", 0xc612000a, err, sizeof err);
+  ASSERT_GE(a, 0) << err;
+  DIR *d = opendir(dir.c_str());
+  ASSERT_NE(nullptr, d);
+  std::string name;
+  while (dirent *e = readdir(d))
+    if (e->d_name[0] != '.') name = e->d_name;
+  closedir(d);
+  ASSERT_FALSE(name.empty());
+  int stale = open((dir + "/" + name).c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(stale, 0);
+  us_host_release_address(dir.c_str(), "lo", 0xc612000a, a);
+  struct stat st;
+  EXPECT_NE(0, stat((dir + "/" + name).c_str(), &st)) << "the file is gone with its owner";
+  EXPECT_EQ(0, flock(stale, LOCK_EX | LOCK_NB));  // a lock on nothing anyone finds
+  int b = us_host_claim_address(dir.c_str(), "lo", 0xc612000a, err, sizeof err);
+  EXPECT_GE(b, 0) << err;
+  us_host_release_address(dir.c_str(), "lo", 0xc612000a, b);
+  close(stale);
 }
 
 TEST_F(HostLock, UnusableDirectoryIsAClearError) {
