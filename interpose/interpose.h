@@ -38,6 +38,11 @@ void us_v4_to_sa(int family, uint32_t ip, uint16_t port, struct sockaddr *sa, so
  * the pending error (positive errno, 0 if none) when clear is set. */
 int us_sock_settle(int fd, struct us_fd_info *e, int clear);
 
+/* Datagram socket: takes an error the stack left at the head of the channel
+ * (an ICMP error, a failed send), as Linux's next send or receive would.
+ * Returns it (positive errno) or 0. */
+int us_dgram_take_error(int fd);
+
 /* Asks the stack for the socket's pending error (SO_ERROR), clearing it. */
 int us_sock_take_error(int fd, struct us_fd_info *e);
 /* 1 if the stack has closed its end of the channel (POLLHUP): the

@@ -97,6 +97,30 @@ static ssize_t stream_sendmsg(int fd, struct us_fd_info *e, const struct msghdr 
 
 /* ---- datagram sockets ------------------------------------------------------ */
 
+/* The channel's key (shim/dgram.h): from the socket() answer, or asked once
+ * for an fd the table learned some other way. */
+static int dgram_key(struct us_fd_info *e, uint64_t *key) {
+  if (!e->dgram_key) {
+    struct us_ctl_msg m;
+    us_ctl_init(&m, US_CTL_DGRAM_KEY, e->id);
+    int rc = us_ctl_call(&m, 0);
+    if (rc < 0) return rc;
+    if (m.err) return -m.err;
+    if (m.len != sizeof e->dgram_key) return -EPROTO;
+    memcpy(&e->dgram_key, m.data, sizeof e->dgram_key);
+  }
+  *key = e->dgram_key;
+  return 0;
+}
+
+int us_dgram_take_error(int fd) {
+  struct us_dgram_hdr h;
+  ssize_t n = us_real(recv)(fd, &h, sizeof h, MSG_PEEK | MSG_DONTWAIT);
+  if (n != (ssize_t)sizeof h || !(h.flags & US_DGRAM_ERR)) return 0;
+  us_real(recv)(fd, &h, sizeof h, MSG_DONTWAIT); /* taken: reported once */
+  return h.err;
+}
+
 static ssize_t dgram_sendmsg(int fd, struct us_fd_info *e, const struct msghdr *mh, int flags) {
   struct us_dgram_hdr h = {0};
   if (mh->msg_name && mh->msg_namelen) {
@@ -122,6 +146,13 @@ static ssize_t dgram_sendmsg(int fd, struct us_fd_info *e, const struct msghdr *
     total += mh->msg_iov[i].iov_len;
   }
   if (total > US_DGRAM_MAX) return us_ret(-EMSGSIZE);
+  /* Linux checks the socket's error before it queues a datagram: an ICMP
+   * error on a connected socket fails the next send or receive, whichever
+   * comes first, and is then gone. */
+  int err = us_dgram_take_error(fd);
+  if (err) return us_ret(-err);
+  int rc = dgram_key(e, &h.key);
+  if (rc < 0) return us_ret(rc);
   struct msghdr m = {.msg_iov = iov, .msg_iovlen = mh->msg_iovlen + 1};
   ssize_t n = us_real(sendmsg)(fd, &m, (flags & MSG_DONTWAIT) | MSG_NOSIGNAL);
   if (n < 0) return -1;
@@ -256,7 +287,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *mh, int flags) {
 EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *t) {
   struct us_fd_info *e = us_fd_sock(fd);
   if (!e) return us_real(recvmmsg)(fd, v, n, flags, t);
-  if (!v) return us_ret(-EFAULT);
+  if (!v && n) return us_ret(-EFAULT); /* Linux: a count of 0 is 0 */
   unsigned i = 0;
   for (; i < n; i++) {
     ssize_t r = our_recvmsg(fd, e, &v[i].msg_hdr, i ? (flags | MSG_DONTWAIT) : flags);
@@ -319,7 +350,7 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *mh, int flags) {
 EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags) {
   struct us_fd_info *e = us_fd_sock(fd);
   if (!e) return us_real(sendmmsg)(fd, v, n, flags);
-  if (!v) return us_ret(-EFAULT);
+  if (!v && n) return us_ret(-EFAULT); /* Linux: a count of 0 is 0 */
   unsigned i = 0;
   for (; i < n; i++) {
     ssize_t r = our_sendmsg(fd, e, &v[i].msg_hdr, flags);

@@ -49,6 +49,7 @@
   X(ssize_t, readv, (int, const struct iovec *, int))                            \
   X(ssize_t, writev, (int, const struct iovec *, int))                           \
   X(int, poll, (struct pollfd *, nfds_t, int))                                   \
+  X(long, syscall, (long, ...))                                                  \
   X(int, getaddrinfo, (const char *, const char *, const struct addrinfo *, struct addrinfo **)) \
   X(void, freeaddrinfo, (struct addrinfo *))                                     \
   X(int, getnameinfo, (const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int))

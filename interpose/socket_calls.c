@@ -159,6 +159,8 @@ EXPORT int socket(int domain, int type, int protocol) {
   struct us_fd_info info = {.id = m.sock, .kind = US_FD_SOCK, .family = (uint8_t)domain,
                             .type = (uint8_t)base,
                             .state = base == SOCK_DGRAM ? US_FDS_DGRAM : US_FDS_NEW};
+  if (base == SOCK_DGRAM && m.len == sizeof info.dgram_key) /* shim/dgram.h */
+    memcpy(&info.dgram_key, m.data, sizeof info.dgram_key);
   if (us_fd_set(fd, &info) < 0) {
     us_real(close)(fd);
     return us_ret(-EMFILE);
@@ -585,6 +587,7 @@ EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len) {
     switch (opt) {
     case SO_ERROR: {
       int err = us_sock_take_error(fd, e);
+      if (!err && e->type == SOCK_DGRAM) err = us_dgram_take_error(fd); /* an ICMP error */
       return us_ret(put_int(val, len, err));
     }
     case SO_TYPE: return us_ret(put_int(val, len, e->type));

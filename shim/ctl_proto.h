@@ -20,7 +20,8 @@
 #define US_CTL_NAME_MAX 255
 
 enum us_ctl_op {
-  US_CTL_SOCKET = 1, /* a = SOCK_STREAM/SOCK_DGRAM -> sock id, fd (channel) */
+  US_CTL_SOCKET = 1, /* a = SOCK_STREAM/SOCK_DGRAM -> sock id, fd (channel);
+                        SOCK_DGRAM: data = the channel's key (uint64_t, shim/dgram.h) */
   US_CTL_BIND,       /* sock, ip, port -> err */
   US_CTL_LISTEN,     /* sock, a = backlog -> err, fd (accept channel) */
   US_CTL_CONNECT,    /* sock, ip, port, a = filler bytes queued on the channel
@@ -37,6 +38,8 @@ enum us_ctl_op {
                         err = pending error */
   US_CTL_STATS,      /* (`ustack ss`) -> a = host pid, fd: a memory file with the live
                         connections and counters as text (shim/stats_ctl.c) */
+  US_CTL_DGRAM_KEY,  /* sock (SOCK_DGRAM) -> data = the channel's key (uint64_t), as the
+                        socket() answer gave it: for an fd known only by its id */
   US_CTL__MAX
 };
 

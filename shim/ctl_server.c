@@ -237,6 +237,7 @@ static int do_socket(struct us_ctl_server *srv, struct us_ctl_msg *m) {
   int fl = fcntl(sv[1], F_GETFL);
   if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
   m->sock = so->id;
+  if (type == SOCK_DGRAM) sock_udp_key(so, m);
   return sv[1];
 }
 
@@ -307,6 +308,10 @@ static void handle(struct ctl_conn *c, struct us_ctl_msg *m) {
   case US_CTL_GETNAME: tcp ? sock_tcp_getname(so, m) : sock_udp_getname(so, m); break;
   case US_CTL_GETOPT: tcp ? sock_tcp_getopt(so, m) : sock_udp_getopt(so, m); break;
   case US_CTL_SETOPT: tcp ? sock_tcp_setopt(so, m) : sock_udp_setopt(so, m); break;
+  case US_CTL_DGRAM_KEY:
+    if (tcp) m->err = EOPNOTSUPP;
+    else sock_udp_key(so, m);
+    break;
   case US_CTL_GETERR:
   case US_CTL_STATE: {
     int clear = m->a;

@@ -37,6 +37,9 @@ struct us_fd_info {
   uint8_t reuseaddr, reuseport; /* replayed if it moves to the kernel (127/8) */
   uint8_t broadcast; /* SO_BROADCAST: may send to 255.255.255.255 */
   int saved_sndbuf; /* while CONNECTING: the SO_SNDBUF to restore (bytes) */
+  /* Datagram sockets: the key every message to the stack carries
+   * (shim/dgram.h); 0 = not known yet, asked on first send. */
+  uint64_t dgram_key;
 };
 
 /* Set on threads whose calls must never be taken by the interposer (the

@@ -45,6 +45,7 @@ struct us_sock {
   uint16_t local_port;
   uint32_t peer_ip;    /* 0: not connected */
   uint16_t peer_port;
+  uint64_t dgram_key;  /* SOCK_DGRAM: what every program message carries (dgram.h) */
   struct sock_pending *pending, **pending_tail; /* listener: not yet handed over */
   us_time_t dead_since;
   struct us_sock *grave_next;
@@ -92,6 +93,8 @@ void sock_udp_connect(struct us_sock *so, struct us_ctl_msg *m);
 void sock_udp_getname(struct us_sock *so, struct us_ctl_msg *m);
 void sock_udp_getopt(struct us_sock *so, struct us_ctl_msg *m);
 void sock_udp_setopt(struct us_sock *so, struct us_ctl_msg *m);
+/* US_CTL_DGRAM_KEY, and the socket() answer: data = the channel's key. */
+void sock_udp_key(struct us_sock *so, struct us_ctl_msg *m);
 void sock_udp_destroy(struct us_sock *so);
 
 /* sock_resolve.c: name resolution for programs. done(arg, m) is called once

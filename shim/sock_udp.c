@@ -1,18 +1,21 @@
 /* Stack side of a program's UDP socket: datagrams framed on the channel
  * (shim/dgram.h) are sent with the stack's UDP; received datagrams and ICMP
  * errors go back framed. A full channel drops datagrams, as a full socket
- * receive buffer does. */
+ * receive buffer does. A message without the channel's key was not written
+ * by the interposer: it is dropped and counted, never sent. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "shim/dgram.h"
 #include "shim/sock.h"
+#include "stack/stack.h"
 
 static uint8_t dgram_buf[sizeof(struct us_dgram_hdr) + US_DGRAM_MAX + 1];
 
@@ -51,13 +54,20 @@ static void chan_ev(uv_poll_t *p, int status, int events) {
     ssize_t n = recv(so->chan, dgram_buf, sizeof dgram_buf, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
+    if (n == 0 && !us_sock_hung_up(so)) { /* an empty message: never ours */
+      us_count(us_srv_stack(so->srv), US_CNT_UDP_DROP_UNFRAMED);
+      continue;
+    }
     if (n <= 0) { /* every program copy closed */
       us_srv_sock_free(so);
       return;
     }
-    if ((size_t)n < sizeof(struct us_dgram_hdr)) continue;
-    struct us_dgram_hdr h;
-    memcpy(&h, dgram_buf, sizeof h);
+    struct us_dgram_hdr h = {0};
+    if ((size_t)n >= sizeof h) memcpy(&h, dgram_buf, sizeof h);
+    if ((size_t)n < sizeof h || h.key != so->dgram_key) {
+      us_count(us_srv_stack(so->srv), US_CNT_UDP_DROP_UNFRAMED);
+      continue;
+    }
     size_t len = (size_t)n - sizeof h;
     ssize_t rc = us_udp_sendto(so->udp, ntohl(h.ip), ntohs(h.port), dgram_buf + sizeof h, len);
     if (rc < 0 && rc != -EAGAIN) {
@@ -69,7 +79,18 @@ static void chan_ev(uv_poll_t *p, int status, int events) {
   }
 }
 
+/* The channel's key: random, so that no payload written around the
+ * interposer can carry it by chance; never 0 (0 = "unknown" in the
+ * program's fd table). */
+static uint64_t new_key(struct us_sock *so) {
+  uint64_t k = 0;
+  if (getrandom(&k, sizeof k, GRND_NONBLOCK) != (ssize_t)sizeof k) k = 0;
+  while (!k) k = us_rand64(us_srv_stack(so->srv)) ^ (uint64_t)(uintptr_t)so;
+  return k;
+}
+
 int sock_udp_open(struct us_sock *so) {
+  so->dgram_key = new_key(so);
   so->udp = us_udp_open(us_srv_stack(so->srv), &udp_ops, so);
   if (!so->udp) return -ENOMEM;
   so->state = US_CTL_ST_NONE;
@@ -134,6 +155,10 @@ void sock_udp_getopt(struct us_sock *so, struct us_ctl_msg *m) {
   }
   if (level == IPPROTO_IP || level == IPPROTO_UDP) return;
   m->err = ENOPROTOOPT;
+}
+
+void sock_udp_key(struct us_sock *so, struct us_ctl_msg *m) {
+  us_ctl_set_data(m, &so->dgram_key, sizeof so->dgram_key);
 }
 
 void sock_udp_setopt(struct us_sock *so, struct us_ctl_msg *m) {

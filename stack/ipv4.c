@@ -277,6 +277,14 @@ static int ipv4_route(struct us_stack *s, uint32_t dst, uint32_t *nexthop) {
   return 0;
 }
 
+int ipv4_source_for(struct us_stack *s, uint32_t dst, uint32_t *src) {
+  uint32_t nexthop;
+  int rc = ipv4_route(s, dst, &nexthop);
+  if (rc < 0) return rc;
+  *src = s->cfg.ip;
+  return 0;
+}
+
 static void ipv4_push_hdr(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
                           uint8_t proto, uint16_t frag, uint16_t id) {
   struct ipv4_hdr h = {

@@ -36,6 +36,11 @@ struct ipv4_rx {
 int ipv4_output(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
                 uint8_t proto, int df);
 
+/* The source address a datagram to dst leaves with (ours: the stack has one)
+ * in *src, as Linux's route lookup at a UDP connect() picks it. Returns 0 or
+ * -ENETUNREACH (off the link and no gateway). */
+int ipv4_source_for(struct us_stack *s, uint32_t dst, uint32_t *src);
+
 /* The path MTU toward dst as the stack knows it (link MTU, lowered by ICMP
  * fragmentation-needed). */
 uint32_t ipv4_path_mtu(struct us_stack *s, uint32_t dst);

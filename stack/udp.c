@@ -4,6 +4,7 @@
 
 #include "stack/byteorder.h"
 #include "stack/eth.h"
+#include "stack/ipv4.h"
 #include "stack/stack.h"
 #include "stack/udp.h"
 
@@ -169,8 +170,11 @@ int us_udp_connect(struct udp_sock *u, uint32_t ip, uint16_t port) {
     return 0;
   }
   if (!port) return -EINVAL;
+  uint32_t src; /* Linux: a connect with no route fails at once */
+  int rc = ipv4_source_for(u->s, ip, &src);
+  if (rc < 0) return rc;
   if (!u->bound) {
-    int rc = us_udp_bind(u, 0, 0);
+    rc = us_udp_bind(u, 0, 0);
     if (rc < 0) return rc;
   }
   u->rip = ip;
@@ -213,7 +217,12 @@ ssize_t us_udp_sendto(struct udp_sock *u, uint32_t ip, uint16_t port, const void
 }
 
 void us_udp_local(const struct udp_sock *u, uint32_t *ip, uint16_t *port) {
-  if (ip) *ip = u->lip;
+  /* Connected without a bound address: the source routing chose, as Linux
+   * reports it ("what is my address" code connects to a far host and asks);
+   * back to any once the association is dissolved. */
+  uint32_t src = u->lip;
+  if (!src && u->connected && ipv4_source_for(u->s, u->rip, &src) < 0) src = 0;
+  if (ip) *ip = src;
   if (port) *port = u->lport;
 }
 

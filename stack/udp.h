@@ -23,11 +23,14 @@ struct udp_sock_ops {
 struct udp_sock *us_udp_open(struct us_stack *s, const struct udp_sock_ops *ops, void *user);
 /* port 0 = pick an ephemeral port. ip 0 = any. -EADDRINUSE if taken. */
 int us_udp_bind(struct udp_sock *u, uint32_t ip, uint16_t port);
-/* Fix the peer: only its datagrams are delivered; ICMP errors reported. */
+/* Fix the peer: only its datagrams are delivered; ICMP errors reported.
+ * -ENETUNREACH when no route leads there (as Linux). */
 int us_udp_connect(struct udp_sock *u, uint32_t ip, uint16_t port);
 /* Binds an ephemeral port first if needed. Returns len or a negative errno. */
 ssize_t us_udp_sendto(struct udp_sock *u, uint32_t ip, uint16_t port, const void *data,
                       size_t len);
+/* The local address and port; ip: the bound one, or while connected the
+ * source address the route to the peer gives (as getsockname on Linux). */
 void us_udp_local(const struct udp_sock *u, uint32_t *ip, uint16_t *port);
 void us_udp_close(struct udp_sock *u);
 
