@@ -32,67 +32,55 @@ static int known(long arg) {
 
 #define FD(i) ((int)a[i])
 #define PTR(i) ((void *)a[i])
+/* Ours whatever the fd: the call creates fds or may find a stale entry. */
+#define TAKE(call) do { *ret = (call); return 1; } while (0)
+/* Ours when the first argument is an fd of ours; else the kernel's. */
+#define TAKE_IF_OURS(call) do { if (!known(a[0])) return 0; TAKE(call); } while (0)
+/* dup onto an fd of ours forgets it; a dup of ours copies its entry. */
+#define TAKE_IF_EITHER(call) do { if (!known(a[0]) && !known(a[1])) return 0; TAKE(call); } while (0)
 
 /* Our function for call nr with arguments a, into *ret. Returns 0 when the
  * call is not ours to take. */
 static int take(long nr, const long a[6], long *ret) {
   switch (nr) {
-  /* Calls that create fds or may find a stale entry on a kernel fd's number:
-   * ours always (they go to the kernel themselves when it is not ours). */
-  case SYS_socket: *ret = socket(FD(0), FD(1), FD(2)); return 1;
-  case SYS_socketpair: *ret = socketpair(FD(0), FD(1), FD(2), PTR(3)); return 1;
-  case SYS_accept: *ret = accept(FD(0), PTR(1), PTR(2)); return 1;
-  case SYS_accept4: *ret = accept4(FD(0), PTR(1), PTR(2), FD(3)); return 1;
+  case SYS_socket: TAKE(socket(FD(0), FD(1), FD(2)));
+  case SYS_socketpair: TAKE(socketpair(FD(0), FD(1), FD(2), PTR(3)));
+  case SYS_accept: TAKE(accept(FD(0), PTR(1), PTR(2)));
+  case SYS_accept4: TAKE(accept4(FD(0), PTR(1), PTR(2), FD(3)));
 #ifdef SYS_close_range
-  case SYS_close_range: *ret = close_range((unsigned)a[0], (unsigned)a[1], FD(2)); return 1;
+  case SYS_close_range: TAKE(close_range((unsigned)a[0], (unsigned)a[1], FD(2)));
 #endif
-  /* dup onto an fd of ours forgets it; dup of ours copies the entry. */
 #ifdef SYS_dup2
-  case SYS_dup2:
-    if (!known(a[0]) && !known(a[1])) return 0;
-    *ret = dup2(FD(0), FD(1));
-    return 1;
+  case SYS_dup2: TAKE_IF_EITHER(dup2(FD(0), FD(1)));
 #endif
-  case SYS_dup3:
-    if (!known(a[0]) && !known(a[1])) return 0;
-    *ret = dup3(FD(0), FD(1), FD(2));
-    return 1;
-  default: break;
-  }
-  if (!known(a[0])) return 0;
-  switch (nr) {
-  case SYS_close: *ret = close(FD(0)); return 1;
-  case SYS_dup: *ret = dup(FD(0)); return 1;
-  case SYS_fcntl: *ret = fcntl(FD(0), FD(1), PTR(2)); return 1;
-  case SYS_ioctl: *ret = ioctl(FD(0), (unsigned long)a[1], PTR(2)); return 1;
-  case SYS_bind: *ret = bind(FD(0), PTR(1), (socklen_t)a[2]); return 1;
-  case SYS_listen: *ret = listen(FD(0), FD(1)); return 1;
-  case SYS_connect: *ret = connect(FD(0), PTR(1), (socklen_t)a[2]); return 1;
-  case SYS_shutdown: *ret = shutdown(FD(0), FD(1)); return 1;
-  case SYS_getsockname: *ret = getsockname(FD(0), PTR(1), PTR(2)); return 1;
-  case SYS_getpeername: *ret = getpeername(FD(0), PTR(1), PTR(2)); return 1;
-  case SYS_getsockopt: *ret = getsockopt(FD(0), FD(1), FD(2), PTR(3), PTR(4)); return 1;
-  case SYS_setsockopt:
-    *ret = setsockopt(FD(0), FD(1), FD(2), PTR(3), (socklen_t)a[4]);
-    return 1;
+  case SYS_dup3: TAKE_IF_EITHER(dup3(FD(0), FD(1), FD(2)));
+  case SYS_close: TAKE_IF_OURS(close(FD(0)));
+  case SYS_dup: TAKE_IF_OURS(dup(FD(0)));
+  case SYS_fcntl: TAKE_IF_OURS(fcntl(FD(0), FD(1), PTR(2)));
+  case SYS_ioctl: TAKE_IF_OURS(ioctl(FD(0), (unsigned long)a[1], PTR(2)));
+  case SYS_bind: TAKE_IF_OURS(bind(FD(0), PTR(1), (socklen_t)a[2]));
+  case SYS_listen: TAKE_IF_OURS(listen(FD(0), FD(1)));
+  case SYS_connect: TAKE_IF_OURS(connect(FD(0), PTR(1), (socklen_t)a[2]));
+  case SYS_shutdown: TAKE_IF_OURS(shutdown(FD(0), FD(1)));
+  case SYS_getsockname: TAKE_IF_OURS(getsockname(FD(0), PTR(1), PTR(2)));
+  case SYS_getpeername: TAKE_IF_OURS(getpeername(FD(0), PTR(1), PTR(2)));
+  case SYS_getsockopt: TAKE_IF_OURS(getsockopt(FD(0), FD(1), FD(2), PTR(3), PTR(4)));
+  case SYS_setsockopt: TAKE_IF_OURS(setsockopt(FD(0), FD(1), FD(2), PTR(3), (socklen_t)a[4]));
 #ifdef SYS_read
-  case SYS_read: *ret = read(FD(0), PTR(1), (size_t)a[2]); return 1;
+  case SYS_read: TAKE_IF_OURS(read(FD(0), PTR(1), (size_t)a[2]));
 #endif
 #ifdef SYS_write
-  case SYS_write: *ret = write(FD(0), PTR(1), (size_t)a[2]); return 1;
+  case SYS_write: TAKE_IF_OURS(write(FD(0), PTR(1), (size_t)a[2]));
 #endif
-  case SYS_readv: *ret = readv(FD(0), PTR(1), FD(2)); return 1;
-  case SYS_writev: *ret = writev(FD(0), PTR(1), FD(2)); return 1;
+  case SYS_readv: TAKE_IF_OURS(readv(FD(0), PTR(1), FD(2)));
+  case SYS_writev: TAKE_IF_OURS(writev(FD(0), PTR(1), FD(2)));
   case SYS_sendto:
-    *ret = sendto(FD(0), PTR(1), (size_t)a[2], FD(3), PTR(4), (socklen_t)a[5]);
-    return 1;
-  case SYS_recvfrom:
-    *ret = recvfrom(FD(0), PTR(1), (size_t)a[2], FD(3), PTR(4), PTR(5));
-    return 1;
-  case SYS_sendmsg: *ret = sendmsg(FD(0), PTR(1), FD(2)); return 1;
-  case SYS_recvmsg: *ret = recvmsg(FD(0), PTR(1), FD(2)); return 1;
-  case SYS_sendmmsg: *ret = sendmmsg(FD(0), PTR(1), (unsigned)a[2], FD(3)); return 1;
-  case SYS_recvmmsg: *ret = recvmmsg(FD(0), PTR(1), (unsigned)a[2], FD(3), PTR(4)); return 1;
+    TAKE_IF_OURS(sendto(FD(0), PTR(1), (size_t)a[2], FD(3), PTR(4), (socklen_t)a[5]));
+  case SYS_recvfrom: TAKE_IF_OURS(recvfrom(FD(0), PTR(1), (size_t)a[2], FD(3), PTR(4), PTR(5)));
+  case SYS_sendmsg: TAKE_IF_OURS(sendmsg(FD(0), PTR(1), FD(2)));
+  case SYS_recvmsg: TAKE_IF_OURS(recvmsg(FD(0), PTR(1), FD(2)));
+  case SYS_sendmmsg: TAKE_IF_OURS(sendmmsg(FD(0), PTR(1), (unsigned)a[2], FD(3)));
+  case SYS_recvmmsg: TAKE_IF_OURS(recvmmsg(FD(0), PTR(1), (unsigned)a[2], FD(3), PTR(4)));
   default: return 0;
   }
 }

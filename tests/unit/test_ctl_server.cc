@@ -20,9 +20,13 @@
 extern "C" {
 #include "shim/ctl_proto.h"
 #include "shim/ctl_server.h"
+#include "shim/dgram.h"
 #include "shim/fdtable.h"
 #include "stack/tcp_sock.h"
+#include "stack/udp.h"
 }
+
+#include <vector>
 
 namespace {
 
@@ -351,6 +355,67 @@ TEST_F(CtlServer, HostileRequestsGetErrorsNotCrashes) {
   close(acc);
   close(fd);
   EXPECT_TRUE(turn_until([&] { return call(req(US_CTL_STATE, id)).a == US_CTL_ST_CLOSED; }, 50));
+}
+
+// A datagram channel carries only what the interposer framed: a message
+// without the socket's key (written around the interposer: a raw syscall,
+// sendfile), a short one or an empty one is dropped and counted, never sent,
+// and the socket lives on. The key comes with the socket() answer, again on
+// US_CTL_DGRAM_KEY, and differs per socket.
+TEST_F(CtlServer, DatagramChannelSendsOnlyKeyedMessages) {
+  struct Got {
+    std::vector<std::string> d;
+    static void on_dgram(void *u, udp_sock *, uint32_t, uint16_t, const uint8_t *p, size_t n) {
+      static_cast<Got *>(u)->d.emplace_back(reinterpret_cast<const char *>(p), n);
+    }
+  } got;
+  const udp_sock_ops ops = {Got::on_dgram, nullptr};
+  udp_sock *ub = us_udp_open(t.b, &ops, &got);
+  ASSERT_EQ(us_udp_bind(ub, 0, 5353), 0);
+
+  int fd = -1, fd2 = -1;
+  us_ctl_msg r = call(req(US_CTL_SOCKET, 0, SOCK_DGRAM), &fd);
+  ASSERT_EQ(r.err, 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(r.len, sizeof(uint64_t));
+  uint64_t key, key2;
+  memcpy(&key, r.data, sizeof key);
+  EXPECT_NE(key, 0u);
+  us_ctl_msg k = call(req(US_CTL_DGRAM_KEY, r.sock));
+  EXPECT_EQ(k.err, 0);
+  ASSERT_EQ(k.len, sizeof(uint64_t));
+  EXPECT_EQ(memcmp(k.data, &key, sizeof key), 0);
+  us_ctl_msg r2 = call(req(US_CTL_SOCKET, 0, SOCK_DGRAM), &fd2);
+  memcpy(&key2, r2.data, sizeof key2);
+  EXPECT_NE(key, key2) << "each channel its own key";
+  int sfd = -1;
+  uint32_t sid = new_socket(&sfd);
+  EXPECT_EQ(call(req(US_CTL_DGRAM_KEY, sid)).err, EOPNOTSUPP);
+
+  auto framed = [&](uint64_t kk, const std::string &payload) {
+    us_dgram_hdr h{};
+    h.key = kk;
+    h.ip = htonl(TwoStack::kIpB);
+    h.port = htons(5353);
+    std::string m(reinterpret_cast<const char *>(&h), sizeof h);
+    return m + payload;
+  };
+  uint64_t drops = us_stack_counter(t.a, US_CNT_UDP_DROP_UNFRAMED);
+  for (const std::string &m : {framed(key ^ 1, "wrong key"), framed(key2, "other socket's key"),
+                               std::string("short"), std::string()})
+    ASSERT_EQ(send(fd, m.data(), m.size(), 0), (ssize_t)m.size());
+  std::string ok = framed(key, "keyed");
+  ASSERT_EQ(send(fd, ok.data(), ok.size(), 0), (ssize_t)ok.size());
+  ASSERT_TRUE(turn_until([&] { return !got.d.empty(); }));
+  for (int i = 0; i < 20; i++) turn();
+  EXPECT_EQ(got.d, std::vector<std::string>{"keyed"});
+  EXPECT_EQ(us_stack_counter(t.a, US_CNT_UDP_DROP_UNFRAMED), drops + 4);
+  EXPECT_EQ(call(req(US_CTL_DGRAM_KEY, r.sock)).err, 0) << "the socket lives on";
+  close(fd);
+  close(fd2);
+  close(sfd);
+  EXPECT_TRUE(turn_until([&] { return us_ctl_server_busy(srv) == 0; }));
+  us_udp_close(ub);
 }
 
 }  // namespace

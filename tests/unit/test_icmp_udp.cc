@@ -327,6 +327,42 @@ TEST(Udp, EphemeralPortsAreRandomInRangeAndSeeded) {
   }
 }
 
+// getsockname of a connected UDP socket: the source address the route gives
+// (Linux fills it in at connect), back to any when the association is
+// dissolved; an explicit bind address stays. No route: ENETUNREACH at once.
+TEST(Udp, ConnectedSocketNamesItsSourceAddress) {
+  OneStack os;
+  Sink sink;
+  udp_sock *u = us_udp_open(os.s, &Sink::ops, &sink);
+  uint32_t ip = 1;
+  uint16_t port = 0;
+  us_udp_local(u, &ip, &port);
+  EXPECT_EQ(0u, ip);
+  ASSERT_EQ(0, us_udp_connect(u, kIpFar, 53));  // through the gateway
+  us_udp_local(u, &ip, &port);
+  EXPECT_EQ(kIpUs, ip);
+  EXPECT_NE(0, port);
+  ASSERT_EQ(0, us_udp_connect(u, 0, 0));
+  us_udp_local(u, &ip, nullptr);
+  EXPECT_EQ(0u, ip);
+  us_udp_close(u);
+  EXPECT_TRUE(os.cap.sent.empty()) << "connect sends nothing";
+
+  CaptureDev cap;
+  us_stack_config cfg = {};
+  cfg.ip = kIpUs;
+  cfg.prefix_len = 24;
+  cfg.no_garp = 1;
+  us_stack *s = us_stack_new(&cfg, &cap.dev, 1);  // no gateway
+  u = us_udp_open(s, &Sink::ops, &sink);
+  EXPECT_EQ(-ENETUNREACH, us_udp_connect(u, kIpFar, 53));
+  ASSERT_EQ(0, us_udp_connect(u, kIpOther, 53));  // on the link
+  us_udp_local(u, &ip, nullptr);
+  EXPECT_EQ(kIpUs, ip);
+  us_udp_close(u);
+  us_stack_free(s);
+}
+
 TEST(Udp, SendErrors) {
   UdpRig r;
   EXPECT_EQ(-EDESTADDRREQ, us_udp_sendto(r.u, 0, 0, "x", 1));
