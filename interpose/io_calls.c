@@ -113,6 +113,9 @@ static int dgram_key(struct us_fd_info *e, uint64_t *key) {
   return 0;
 }
 
+/* Peek, then take: a thread of the program that receives the error between
+ * the two makes the take swallow the next datagram instead, a loss UDP may
+ * have anyway; nothing else can dequeue from the program's end. */
 int us_dgram_take_error(int fd) {
   struct us_dgram_hdr h;
   ssize_t n = us_real(recv)(fd, &h, sizeof h, MSG_PEEK | MSG_DONTWAIT);

@@ -82,7 +82,7 @@
   X(UDP_DROP_CSUM, "udp dropped: bad checksum")             \
   X(UDP_NO_PORT, "udp dropped: no socket (port unreachable)") \
   X(UDP_ERR_RX, "udp errors delivered to a socket")         \
-  X(UDP_DROP_UNFRAMED, "udp dropped: a program's message without its channel's key (written around the interposer)") \
+  X(UDP_DROP_UNFRAMED, "udp dropped: program message without the channel key (written around the interposer)") \
   /* tcp: add below */                                             \
   X(TCP_RX, "tcp segments received")                          \
   X(TCP_ACK_PROGRESS, "tcp ACKs that acknowledged new data")  \
