@@ -21,6 +21,12 @@ expect_match "dig: answer section, from the resolv.conf server over UDP" \
 expect_match "dig: SERVER line says UDP" "^;; SERVER: 198\.18\.0\.1#53\(198\.18\.0\.1\) \(UDP\)$" "$RUN_OUT"
 u dig +tries=1 +timeout=5 +short -x 198.18.0.1 @198.18.0.1
 expect_eq "dig -x: PTR over UDP" "0 web.ustack.test." "$RUN_STATUS $RUN_OUT"
+# Direct mode: the stack thread runs inside dig, its libuv loop beside dig's
+# (the same shared libuv); the stack thread's own syscall() calls pass through.
+out=$(timeout 30 ip netns exec "$TOPO_CLIENT" env LD_PRELOAD="$USTACK_BUILD/lib/libustack.so" \
+  USTACK_IF=uc0 USTACK_IP=198.18.0.10/24 USTACK_GW=198.18.0.1 USTACK_DNS=198.18.0.1 \
+  dig +tries=1 +timeout=5 +short web.ustack.test @198.18.0.1)
+expect_eq "dig in direct mode (LD_PRELOAD, no launcher)" "198.18.0.1" "$out"
 u host -W 5 web.ustack.test 198.18.0.1
 expect_match "host: A over UDP" "^web\.ustack\.test has address 198\.18\.0\.1$" "$RUN_OUT"
 u host -W 5 nosuch.invalid 198.18.0.1
