@@ -211,10 +211,19 @@ void tcp_send_syn(struct us_tcp_sock *c) {
   if (!us_timer_armed(&c->t_rtx)) tcp_rearm_rtx(c);
 }
 
+/* An abortive close (Linux tcp_send_active_reset): RST|ACK at the highest
+ * sequence number sent - or the window's right edge if that lies beyond it
+ * (tcp_acceptable_seq) - carrying the timestamp option and our window. */
 void tcp_send_rst(struct us_tcp_sock *c) {
   us_count(c->s, US_CNT_TCP_RST_TX);
-  tcp_xmit_raw(c->s, c->lip, c->rip, c->lport, c->rport, c->snd_nxt, c->rcv_nxt,
-               TCP_RST | TCP_ACK, 0, 0, 0);
+  uint32_t seq = seq_gt(c->snd_max, c->snd_nxt) ? c->snd_max : c->snd_nxt;
+  uint32_t wnd_end = c->snd_una + c->snd_wnd;
+  if (seq_gt(seq, wnd_end) && !(c->ws_ok && seq - wnd_end < (1u << c->rcv_wscale))) seq = wnd_end;
+  uint8_t opts[TCP_MAX_OPT_LEN];
+  size_t olen = tcp_opts_data(opts, c->ts_ok, tcp_ts_now(c), c->ts_recent, 0, 0);
+  uint16_t win = c->state == US_TCP_SYN_SENT ? 0 : rcv_window_field(c, 0);
+  tcp_xmit_raw(c->s, c->lip, c->rip, c->lport, c->rport, seq, c->rcv_nxt, TCP_RST | TCP_ACK, win,
+               opts, (uint32_t)olen);
 }
 
 /* Keepalive and zero-window probe: an ACK with an old sequence number, which
