@@ -252,3 +252,74 @@ TEST(TcpConform, RstOnCloseCarriesTimestamp) {
   EXPECT_EQ(0u, rst[0].opt.nsack);
   EXPECT_EQ(ECONNRESET, p.cli.err);
 }
+
+// Issue 11.6: a connection accepted through a SYN cookie keeps window
+// scaling, SACK and timestamps: the SYN-ACK offers them and the cookie's
+// TSval carries them in its low 6 bits (Linux's cookie_init_timestamp).
+TEST(TcpConform, SynCookieKeepsOptions) {
+  Pair p;
+  p.listen(1);
+  // Fill the SYN queue (at least 8) from off-link addresses that never answer.
+  for (uint32_t i = 0; i < 8; i++)
+    p.inject(1, (uint16_t)(2000 + i), p.port, i * 7919u, 0, TCP_SYN, 65535, {2, 4, 0x05, 0xb4}, {},
+             ustest::ip4(198, 19, 1, (uint8_t)(i + 1)));
+  p.t.run_for(US_MS(5));
+  p.log.clear();
+  p.start_connect();
+  ASSERT_TRUE(p.t.run_until([&] { return (p.cli.ev & US_TCP_EV_CONNECTED) && (p.lsn.ev & US_TCP_EV_ACCEPT); },
+                            p.t.now + US_SEC(5)));
+  ASSERT_EQ(1u, p.t.counter(1, US_CNT_TCP_SYNCOOKIE_OK));
+  ASSERT_TRUE(p.accept());
+  auto syn = p.segs(0, TCP_SYN, TCP_SYN);
+  auto synack = p.segs(1, TCP_SYN, TCP_SYN);
+  ASSERT_EQ(1u, syn.size());
+  ASSERT_EQ(1u, synack.size());
+  const uint8_t want = TCP_OPT_F_MSS | TCP_OPT_F_WS | TCP_OPT_F_SACKOK | TCP_OPT_F_TS;
+  EXPECT_EQ(want, synack[0].opt.has & want);
+  EXPECT_EQ(syn[0].opt.tsval, synack[0].opt.tsecr);
+  EXPECT_EQ(0x10u | syn[0].opt.wscale, synack[0].opt.tsval & 0x3f);
+  EXPECT_EQ(1460, synack[0].opt.mss);
+  us_tcp_info ci, si;
+  us_tcp_get_info(p.cli.s, &ci);
+  us_tcp_get_info(p.srv.s, &si);
+  EXPECT_EQ(7, si.tcpi_options);  // timestamps, SACK, window scaling
+  EXPECT_EQ(7, ci.tcpi_options);
+  EXPECT_EQ(ci.tcpi_rcv_wscale, si.tcpi_snd_wscale);
+  EXPECT_EQ(ci.tcpi_snd_wscale, si.tcpi_rcv_wscale);
+  EXPECT_GT(si.tcpi_rcv_wscale, 0);
+  // Both directions carry data with scaled windows and timestamps.
+  p.log.clear();
+  Flow ab(p.cli.s, p.srv.s, 1 << 20, 4), ba(p.srv.s, p.cli.s, 1 << 20, 5);
+  ASSERT_TRUE(p.t.run_until([&] { ab.pump(); ba.pump(); return ab.done() && ba.done(); }, p.t.now + US_SEC(5)));
+  EXPECT_FALSE(ab.bad);
+  EXPECT_FALSE(ba.bad);
+  for (auto &s : p.log) EXPECT_TRUE(s.opt.has & TCP_OPT_F_TS);
+  EXPECT_EQ(0u, p.t.counter(1, US_CNT_TCP_DROP_PAWS));
+}
+
+// Without the peer's timestamps a cookie can carry nothing but the MSS,
+// as on Linux: no window scaling, no SACK.
+TEST(TcpConform, SynCookieWithoutTimestampsHasNoOptions) {
+  Pair p;
+  p.listen(1);
+  for (uint32_t i = 0; i < 8; i++)
+    p.inject(1, (uint16_t)(2000 + i), p.port, i * 7919u, 0, TCP_SYN, 65535, {2, 4, 0x05, 0xb4}, {},
+             ustest::ip4(198, 19, 1, (uint8_t)(i + 1)));
+  p.t.run_for(US_MS(5));
+  p.log.clear();
+  p.inject(1, 3333, p.port, 5000, 0, TCP_SYN, 65535, {2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 0, 0});
+  p.t.run_for(US_MS(5));
+  auto synack = p.segs(1, TCP_SYN, TCP_SYN);
+  ASSERT_EQ(1u, synack.size());
+  EXPECT_EQ(TCP_OPT_F_MSS, synack[0].opt.has);
+  p.inject(1, 3333, p.port, 5001, synack[0].seq + 1, TCP_ACK, 65535);
+  p.t.run_for(US_MS(5));
+  ASSERT_EQ(1u, p.t.counter(1, US_CNT_TCP_SYNCOOKIE_OK));
+  int err;
+  us_tcp_sock *s2 = us_tcp_accept(p.lsn.s, &err);
+  ASSERT_NE(nullptr, s2);
+  us_tcp_info si;
+  us_tcp_get_info(s2, &si);
+  EXPECT_EQ(0, si.tcpi_options);
+  us_tcp_abort(s2);
+}
