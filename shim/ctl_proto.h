@@ -37,6 +37,10 @@ enum us_ctl_op {
                         err = pending error */
   US_CTL_STATS,      /* (`ustack ss`) -> a = host pid, fd: a memory file with the live
                         connections and counters as text (shim/stats_ctl.c) */
+  US_CTL_LINGER,     /* sock (closed by the program, SO_LINGER > 0) -> a = 1: nothing
+                        to wait for (not the last close, or already over); else
+                        fd: it hangs up once the close is over (FIN acknowledged
+                        or the connection ended) */
   US_CTL__MAX
 };
 

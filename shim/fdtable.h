@@ -37,6 +37,8 @@ struct us_fd_info {
   uint8_t reuseaddr, reuseport; /* replayed if it moves to the kernel (127/8) */
   uint8_t broadcast; /* SO_BROADCAST: may send to 255.255.255.255 */
   int saved_sndbuf; /* while CONNECTING: the SO_SNDBUF to restore (bytes) */
+  uint8_t linger_on; /* SO_LINGER set with l_onoff: close() may wait */
+  int linger_s;      /* its l_linger, seconds */
 };
 
 /* Set on threads whose calls must never be taken by the interposer (the

@@ -323,3 +323,31 @@ TEST(TcpConform, SynCookieWithoutTimestampsHasNoOptions) {
   EXPECT_EQ(0, si.tcpi_options);
   us_tcp_abort(s2);
 }
+
+// Issue 11.6, the stack's part of SO_LINGER 0: close() aborts at once - one
+// RST|ACK with the timestamp at the highest sequence number sent, nothing
+// queued is sent after it, and no TIME_WAIT is left (Linux tcp_disconnect).
+TEST(TcpConform, LingerZeroCloseAborts) {
+  Pair p;
+  p.connect();
+  p.t.run_for(US_MS(50));
+  // More than the initial window: some of it is still unsent at close.
+  std::vector<uint8_t> big(200000, 'd');
+  ASSERT_EQ((ssize_t)big.size(), us_tcp_send(p.cli.s, big.data(), big.size()));
+  p.t.run_for(1500);  // 1.5 ms: the first flight is out, not acknowledged yet
+  uint32_t sent_end = p.next_seq(0);
+  ASSERT_EQ(0, us_tcp_setopt(p.cli.s, US_TCP_OPT_LINGER, 0));
+  us_tcp_close(p.cli.s);
+  p.cli.s = nullptr;
+  size_t at = p.log.size();
+  ASSERT_TRUE(p.t.run_until([&] { return p.srv.ev & US_TCP_EV_ERROR; }, p.t.now + US_SEC(1)));
+  EXPECT_EQ(ECONNRESET, p.srv.err);
+  // (The ACKs still in flight then meet no connection: plain RSTs answer them.)
+  auto rst = p.segs(0, TCP_RST | TCP_ACK, TCP_RST | TCP_ACK);
+  ASSERT_EQ(1u, rst.size());
+  EXPECT_EQ(sent_end, rst[0].seq);
+  EXPECT_TRUE(rst[0].opt.has & TCP_OPT_F_TS);
+  for (size_t i = at; i < p.log.size(); i++)
+    EXPECT_FALSE(p.log[i].dir == 0 && p.log[i].len) << "data after the abort";
+  EXPECT_EQ(0u, us_tcp_conn_count(p.t.a));
+}
