@@ -229,6 +229,24 @@ TEST(TcpConform, FirstDataAfterAcceptAckedOnce) {
   EXPECT_EQ(1u, p.segs(1).size()) << p.trace();
 }
 
+// ...also when the peer does not scale windows: reading the data must not
+// announce a "bigger" window that the 16-bit field cannot carry (Linux's
+// tcp_cleanup_rbuf compares what __tcp_select_window could send).
+TEST(TcpConform, FirstDataAfterAcceptAckedOnceWithoutWindowScaling) {
+  Pair p;
+  us_tcp_sysctl(p.t.a, US_TCP_SYSCTL_WINDOW_SCALING, 0);
+  p.connect();
+  p.t.run_for(US_MS(50));
+  p.log.clear();
+  ASSERT_EQ(1000, us_tcp_send(p.cli.s, std::string(1000, 'q').data(), 1000));
+  ASSERT_TRUE(p.t.run_until([&] { return us_tcp_readable(p.srv.s) == 1000; }, p.t.now + US_SEC(1)));
+  char b[1000];
+  ASSERT_EQ(1000, us_tcp_recv(p.srv.s, b, sizeof b));
+  p.t.run_for(US_MS(300));
+  ASSERT_EQ(1u, p.segs(1).size()) << p.trace();
+  EXPECT_EQ(65535, p.segs(1)[0].win);
+}
+
 // Issue 11.5: close() with unread data resets as Linux's
 // tcp_send_active_reset: RST|ACK at SND.NXT, with the timestamp option.
 TEST(TcpConform, RstOnCloseCarriesTimestamp) {
