@@ -151,7 +151,11 @@ int tcp_send_forced(struct us_tcp_sock *c) {
   uint32_t n = seq_min(wnd_end, data_end) - c->snd_nxt;
   if (n > c->mss) n = c->mss;
   uint32_t seq = c->snd_nxt;
-  tcp_xmit(c, seq, n, TCP_ACK | TCP_PSH);
+  /* PSH where the queue ends; a window probe with nothing in flight always
+   * has it (Linux tcp_write_wakeup), a tail loss probe from the middle of
+   * the queue not (it is just the next segment). */
+  uint8_t psh = seq + n == data_end || c->snd_max == c->snd_una ? TCP_PSH : 0;
+  tcp_xmit(c, seq, n, TCP_ACK | psh);
   sent_seq(c, seq, n, TCP_ACK);
   c->snd_nxt = seq + n;
   return 1;
@@ -162,7 +166,7 @@ void tcp_send_range(struct us_tcp_sock *c, uint32_t seq, uint32_t n) {
   uint8_t flags = TCP_ACK;
   if (c->fin_queued && seq + n == c->fin_seq && seq_gt(c->snd_max, c->fin_seq)) flags |= TCP_FIN;
   if (!n && !(flags & TCP_FIN)) return;
-  if (n) flags |= TCP_PSH;
+  if (n && seq + n == c->snd_buf_seq + c->snd.len) flags |= TCP_PSH; /* the queue's end only */
   tcp_xmit(c, seq, n, flags);
   sent_seq(c, seq, n, flags);
 }

@@ -214,6 +214,32 @@ TEST(TcpConform, PshOnlyOnTheLastSegmentOfABurst) {
   EXPECT_GT(p.t.counter(0, US_CNT_TCP_RETRANS), 0u);
 }
 
+// ...also for the tail loss probe and the resends after a timeout: a probe
+// that sends new data from the middle of the queue carries no PSH (Linux's
+// probe sends the next segment with the flags it would have anyway).
+TEST(TcpConform, PshNotOnAProbeFromTheMiddleOfTheQueue) {
+  Pair p;
+  p.connect();
+  p.t.run_for(US_MS(50));
+  p.log.clear();
+  bool dark = true;
+  p.t.drop = [&](int dir, uint64_t, const uint8_t *f, size_t n) {
+    Seg s;
+    return dark && dir == 0 && parse_frame(f, n, &s) && s.len;
+  };
+  std::vector<uint8_t> buf(30 * 1448 + 100, 'x');
+  ASSERT_EQ((ssize_t)buf.size(), us_tcp_send(p.cli.s, buf.data(), buf.size()));
+  ASSERT_TRUE(p.t.run_until([&] { return p.t.counter(0, US_CNT_TCP_TLP) > 0; }, p.t.now + US_SEC(1)));
+  p.t.run_for(US_MS(1));
+  dark = false;
+  ASSERT_TRUE(p.t.run_until([&] { return us_tcp_readable(p.srv.s) == buf.size(); }, p.t.now + US_SEC(5)));
+  uint32_t end = p.next_seq(0);
+  for (auto &s : p.segs(0)) {
+    if (!s.len) continue;
+    EXPECT_EQ(s.seq + s.len == end, (s.flags & TCP_PSH) != 0) << "seq " << s.seq << "\n" << p.trace();
+  }
+}
+
 // Issue 11.5: the server ACKs the first data after the handshake once, not
 // twice (Linux's quick-ACK answers it; nothing else follows).
 TEST(TcpConform, FirstDataAfterAcceptAckedOnce) {
