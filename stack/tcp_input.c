@@ -269,11 +269,11 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
   }
   if (seq_gt(ack, c->snd_max)) {
     /* Data never sent is acknowledged: drop the segment whole (RFC 9293
-     * 3.10.7.4) - nothing of it, not its timestamp, is believed. As Linux:
-     * silently in ESTABLISHED (tcp_rcv_established), with a rate-limited
-     * challenge ACK in the other states (tcp_rcv_state_process). */
+     * 3.10.7.4) - nothing of it, not its timestamp, is believed - and
+     * answer with a rate-limited challenge ACK, as Linux since 6.10 in
+     * every synchronized state. */
     us_count(s, US_CNT_TCP_DROP_ACK_FUTURE);
-    if (c->state != US_TCP_ESTABLISHED) tcp_send_challenge_ack(c);
+    tcp_send_challenge_ack(c);
     return 0;
   }
   c->last_ack_rx = s->now;

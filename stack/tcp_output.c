@@ -237,6 +237,12 @@ void tcp_send_probe(struct us_tcp_sock *c) { tcp_xmit(c, c->snd_una - 1, 0, TCP_
 void tcp_send_challenge_ack(struct us_tcp_sock *c) {
   struct us_stack *s = c->s;
   struct tcp_state *t = s->tcp;
+  /* First the connection's own limit, as Linux's tcp_oow_rate_limited. */
+  if (c->last_chal_tx && s->now - c->last_chal_tx < TCP_CHALLENGE_GAP) {
+    us_count(s, US_CNT_TCP_CHALLENGE_LIMIT);
+    return;
+  }
+  c->last_chal_tx = s->now;
   if (s->now - t->chal_window >= US_SEC(1)) {
     t->chal_window = s->now;
     t->chal_count = 0;

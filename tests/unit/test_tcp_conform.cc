@@ -73,8 +73,9 @@ int maxseg(us_tcp_sock *s) {
 
 // Issue 11.1: a FIN acknowledging data never sent, with a TSval far ahead,
 // is dropped whole: TS.Recent keeps its value, so PAWS does not reject the
-// real stream afterwards (RFC 9293 3.10.7.4, RFC 7323 4.3; Linux drops it
-// silently in ESTABLISHED).
+// real stream afterwards (RFC 9293 3.10.7.4, RFC 7323 4.3). The answer is a
+// challenge ACK echoing the old TS.Recent (Linux 6.10+), at most one per
+// 500 ms and connection (tcp_invalid_ratelimit).
 TEST(TcpConform, FutureAckDoesNotTakeTheTimestamp) {
   Pair p;
   p.connect();
@@ -86,9 +87,14 @@ TEST(TcpConform, FutureAckDoesNotTakeTheTimestamp) {
   ASSERT_TRUE(last.opt.has & TCP_OPT_F_TS);
   size_t before = p.segs(1).size();
   to_server(p, rcv_nxt, snd_nxt + 100000, TCP_FIN | TCP_ACK, ts_opt(last.opt.tsval + 0x40000000u, 0));
+  to_server(p, rcv_nxt, snd_nxt + 100000, TCP_FIN | TCP_ACK, ts_opt(last.opt.tsval + 0x40000001u, 0));
   p.t.run_for(US_MS(5));
-  EXPECT_EQ(1u, p.t.counter(1, US_CNT_TCP_DROP_ACK_FUTURE));
-  EXPECT_EQ(before, p.segs(1).size()) << p.trace();  // Linux: no answer in ESTABLISHED
+  EXPECT_EQ(2u, p.t.counter(1, US_CNT_TCP_DROP_ACK_FUTURE));
+  ASSERT_EQ(before + 1, p.segs(1).size()) << p.trace();  // one challenge ACK, the second limited
+  auto ack = p.segs(1).back();
+  EXPECT_EQ(TCP_ACK, ack.flags);
+  EXPECT_EQ(rcv_nxt, ack.ack);
+  EXPECT_EQ(last.opt.tsval, ack.opt.tsecr);
   EXPECT_EQ(US_TCP_ESTABLISHED, us_tcp_state(p.srv.s));
   Flow g(p.cli.s, p.srv.s, 50000, 2);
   ASSERT_TRUE(p.t.run_until([&] { g.pump(); return g.done(); }, p.t.now + US_SEC(2))) << p.trace();
@@ -96,8 +102,7 @@ TEST(TcpConform, FutureAckDoesNotTakeTheTimestamp) {
   EXPECT_EQ(0u, p.t.counter(1, US_CNT_TCP_DROP_PAWS));
 }
 
-// In the other synchronized states Linux answers such a segment with a
-// (rate-limited) challenge ACK and still ignores its timestamp.
+// The same in CLOSE-WAIT: a challenge ACK, the timestamp ignored.
 TEST(TcpConform, FutureAckInCloseWaitGetsChallengeAck) {
   Pair p;
   p.connect();
