@@ -458,7 +458,7 @@ static void linger_wait(uint32_t id, int secs) {
 EXPORT int close(int fd) {
   struct us_fd_info *e = us_fd_sock(fd);
   if (e && e->linger_on && e->linger_s != 0 && e->type == SOCK_STREAM &&
-      e->state == US_FDS_CONNECTED) {
+      (e->state == US_FDS_CONNECTED || e->state == US_FDS_CONNECTING)) { /* the stack knows which */
     uint32_t id = e->id;
     int secs = e->linger_s;
     forget_fd(fd);
