@@ -11,6 +11,7 @@
  * transition. The buffer size is restored on the next interposed call. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -265,7 +266,8 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags) {
   if (rc < 0) return us_ret(rc);
   if (flags & SOCK_NONBLOCK) set_fd_flags(nfd, flags);
   struct us_fd_info info = {.id = a.sock, .kind = US_FD_SOCK, .family = e->family,
-                            .type = SOCK_STREAM, .state = US_FDS_CONNECTED};
+                            .type = SOCK_STREAM, .state = US_FDS_CONNECTED,
+                            .linger_on = e->linger_on, .linger_s = e->linger_s}; /* inherited */
   us_fd_set(nfd, &info);
   if (sa) us_v4_to_sa(e->family, a.peer_ip, a.peer_port, sa, len);
   return nfd;
@@ -435,9 +437,37 @@ static void forget_fd(int fd) {
   else us_fd_clear(fd);
 }
 
+/* SO_LINGER with l_linger > 0: the last close of a connected socket waits
+ * until its FIN is acknowledged or l_linger seconds pass, then returns 0
+ * either way, as Linux's sk_stream_wait_close (the connection goes on
+ * closing without the program; no RST at the end of the wait). */
+static void linger_wait(uint32_t id, int secs) {
+  struct us_ctl_msg m;
+  int lfd = -1;
+  us_ctl_init(&m, US_CTL_LINGER, id);
+  if (us_ctl_call(&m, &lfd) < 0 || m.err || m.a || lfd < 0) {
+    if (lfd >= 0) us_real(close)(lfd);
+    return;
+  }
+  struct pollfd p = {lfd, POLLIN, 0};
+  int ms = secs < 0 || secs > INT_MAX / 1000 ? -1 : secs * 1000;
+  us_real(poll)(&p, 1, ms); /* a signal ends the wait early, as on Linux */
+  us_real(close)(lfd);
+}
+
 /* The stack notices the last close of a channel by itself (hang-up), across
- * dup and fork; close only forgets the fd here. */
+ * dup and fork; close only forgets the fd here (and lingers if asked). */
 EXPORT int close(int fd) {
+  struct us_fd_info *e = us_fd_sock(fd);
+  if (e && e->linger_on && e->linger_s != 0 && e->type == SOCK_STREAM &&
+      (e->state == US_FDS_CONNECTED || e->state == US_FDS_CONNECTING)) { /* the stack knows which */
+    uint32_t id = e->id;
+    int secs = e->linger_s;
+    forget_fd(fd);
+    int r = us_real(close)(fd);
+    if (r == 0) linger_wait(id, secs);
+    return r;
+  }
   forget_fd(fd);
   return us_real(close)(fd);
 }
@@ -632,6 +662,14 @@ static int setopt_cannot_fail(int level, int opt, socklen_t len) {
   return level == SOL_SOCKET && opt == SO_KEEPALIVE;
 }
 
+/* close() must know without asking whether it may have to wait. */
+static void remember_linger(struct us_fd_info *e, const void *val) {
+  struct linger l;
+  memcpy(&l, val, sizeof l); /* the stack checked the length */
+  e->linger_on = l.l_onoff != 0;
+  e->linger_s = l.l_linger;
+}
+
 EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len) {
   struct us_fd_info *e = us_fd_sock(fd);
   if (!e) return us_real(setsockopt)(fd, level, opt, val, len);
@@ -670,5 +708,6 @@ EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len
   if (setopt_cannot_fail(level, opt, len)) return us_ret(us_ctl_post(&m));
   int rc = us_ctl_call(&m, 0);
   if (rc < 0) return us_ret(rc);
+  if (!m.err && level == SOL_SOCKET && opt == SO_LINGER) remember_linger(e, val);
   return us_ret(m.err ? -m.err : 0);
 }

@@ -40,6 +40,10 @@ enum us_ctl_op {
                         connections and counters as text (shim/stats_ctl.c) */
   US_CTL_DGRAM_KEY,  /* sock (SOCK_DGRAM) -> data = the channel's key (uint64_t), as the
                         socket() answer gave it: for an fd known only by its id */
+  US_CTL_LINGER,     /* sock (closed by the program, SO_LINGER > 0) -> a = 1: nothing
+                        to wait for (not the last close, or already over); else
+                        fd: it hangs up once the close is over (FIN acknowledged
+                        or the connection ended) */
   US_CTL__MAX
 };
 

@@ -98,6 +98,7 @@ struct us_sock *us_srv_sock_new(struct us_ctl_server *srv, int type, int chan) {
   so->type = type;
   so->chan = chan;
   so->pending_tail = &so->pending;
+  so->linger_fd = -1;
   /* The generation makes a stale id from a closed socket miss. Ids are
    * never 0. */
   srv->gens[slot] = (uint16_t)((srv->gens[slot] + 1) & 0x7ff);
@@ -304,6 +305,10 @@ static void handle(struct ctl_conn *c, struct us_ctl_msg *m) {
   case US_CTL_CONNECT: tcp ? sock_tcp_connect(so, m) : sock_udp_connect(so, m); break;
   case US_CTL_SHUTDOWN:
     if (tcp) sock_tcp_shutdown(so, m);
+    break;
+  case US_CTL_LINGER:
+    if (tcp) pass_fd = sock_tcp_linger(so, m);
+    else m->a = 1;
     break;
   case US_CTL_GETNAME: tcp ? sock_tcp_getname(so, m) : sock_udp_getname(so, m); break;
   case US_CTL_GETOPT: tcp ? sock_tcp_getopt(so, m) : sock_udp_getopt(so, m); break;

@@ -40,6 +40,8 @@ struct us_fd_info {
   /* Datagram sockets: the key every message to the stack carries
    * (shim/dgram.h); 0 = not known yet, asked on first send. */
   uint64_t dgram_key;
+  uint8_t linger_on; /* SO_LINGER set with l_onoff: close() may wait */
+  int linger_s;      /* its l_linger, seconds */
 };
 
 /* Set on threads whose calls must never be taken by the interposer (the

@@ -47,6 +47,7 @@ struct us_sock {
   uint16_t peer_port;
   uint64_t dgram_key;  /* SOCK_DGRAM: what every program message carries (dgram.h) */
   struct sock_pending *pending, **pending_tail; /* listener: not yet handed over */
+  int linger_fd;       /* -1, or the end a lingering close() waits on: closed when over */
   us_time_t dead_since;
   struct us_sock *grave_next;
 };
@@ -79,6 +80,9 @@ void sock_tcp_bind(struct us_sock *so, struct us_ctl_msg *m);
 /* Returns the program end of the accept channel (or -1 with m->err set). */
 int sock_tcp_listen(struct us_sock *so, struct us_ctl_msg *m);
 void sock_tcp_connect(struct us_sock *so, struct us_ctl_msg *m);
+/* close() with SO_LINGER > 0 waits: returns the program's end of a pair that
+ * hangs up when the close is over, or -1 with m->a = 1 if nothing to wait. */
+int sock_tcp_linger(struct us_sock *so, struct us_ctl_msg *m);
 void sock_tcp_shutdown(struct us_sock *so, struct us_ctl_msg *m);
 void sock_tcp_getname(struct us_sock *so, struct us_ctl_msg *m);
 void sock_tcp_getopt(struct us_sock *so, struct us_ctl_msg *m);

@@ -79,6 +79,10 @@ static void drain_filler(struct us_sock *so) {
 
 /* The TCP side is finished with this socket. */
 static void release_tcp(struct us_sock *so, int abort) {
+  if (so->linger_fd >= 0) { /* the close is over: a lingering close() returns */
+    close(so->linger_fd);
+    so->linger_fd = -1;
+  }
   if (!so->tcp) return;
   remember_names(so);
   us_tcp_set_callback(so->tcp, 0, 0);
@@ -169,8 +173,20 @@ static void pump_out(struct us_sock *so) {
   update_poll(so);
 }
 
+/* SO_LINGER with l_linger 0: the program's last close is abortive (Linux
+ * tcp_disconnect): RST at once, what was not yet sent is dropped. */
+static int linger_zero(struct us_sock *so) {
+  int v = -1;
+  if (so->tcp) us_tcp_getopt(so->tcp, US_TCP_OPT_LINGER, &v);
+  return v == 0;
+}
+
 /* Channel -> TCP, only as much as the send buffer takes. */
 static void pump_in(struct us_sock *so) {
+  if (linger_zero(so) && us_sock_hung_up(so)) {
+    finish(so, 1);
+    return;
+  }
   while (so->tcp && so->chan >= 0 && !so->chan_eof) {
     size_t space = us_tcp_send_space(so->tcp);
     if (!space) break;
@@ -365,6 +381,24 @@ static void chan_ev(uv_poll_t *p, int status, int events) {
 }
 
 /* ---- requests ------------------------------------------------------------- */
+
+int sock_tcp_linger(struct us_sock *so, struct us_ctl_msg *m) {
+  m->a = 1;
+  if (so->dead || !so->tcp || so->state != US_CTL_ST_CONNECTED) return -1;
+  /* Another copy of the fd still open (dup, fork): not the last close, which
+   * alone lingers on Linux. The program closed its copy before asking. */
+  if (!so->orphan && !us_sock_hung_up(so)) return -1;
+  if (!so->orphan) {
+    pump_in(so); /* take the rest and the EOF now: the FIN follows the data */
+    if (so->dead || !so->tcp) return -1;
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return -1;
+  if (so->linger_fd >= 0) close(so->linger_fd);
+  so->linger_fd = sv[0];
+  m->a = 0;
+  return sv[1];
+}
 
 int sock_tcp_open(struct us_sock *so) {
   so->tcp = us_tcp_socket(us_srv_stack(so->srv), tcp_ev, so);

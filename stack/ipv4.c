@@ -158,7 +158,9 @@ void ipv4_report_err(struct us_stack *s, const uint8_t *orig, size_t len, int er
   if (hlen < IPV4_HLEN || hlen + 8 > len) return;
   uint32_t src = us_rd32(orig + 12), dst = us_rd32(orig + 16);
   if (src != s->cfg.ip) return;
-  if (err == EMSGSIZE && mtu) ipv4_pmtu_update(s, dst, mtu);
+  /* A "fragmentation needed" lowers the path MTU only once the transport
+   * found the quoted packet to be its own (tcp_err, udp_err), as Linux:
+   * a blind ICMP must not shrink every later connection to dst. */
   if (us_rd16(orig + 6) & IPV4_OFF_MASK) return; /* no L4 header in a later fragment */
   switch (orig[9]) {
   case IPPROTO_UDP_:

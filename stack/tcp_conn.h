@@ -46,6 +46,7 @@
 #define TCP_KEEPCNT_DEF 9
 #define TCP_GSO_MAX 65000u      /* payload of one GSO unit (+headers < 64 KiB) */
 #define TCP_CHALLENGE_PER_SEC 1000 /* Linux tcp_challenge_ack_limit */
+#define TCP_CHALLENGE_GAP US_MS(500) /* Linux tcp_invalid_ratelimit, per connection */
 #define TCP_EPHEMERAL_LO 32768
 #define TCP_EPHEMERAL_HI 60999
 
@@ -187,6 +188,7 @@ struct us_tcp_sock {
   /* Timers. */
   struct us_timer t_rtx, t_delack, t_persist, t_keep;
   us_time_t last_rx, last_tx, last_data_tx, last_data_rx, last_ack_rx;
+  us_time_t last_chal_tx;  /* last challenge ACK: at most one per TCP_CHALLENGE_GAP */
 
   /* Events. */
   us_tcp_event_fn cb;

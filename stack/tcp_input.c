@@ -268,8 +268,12 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     return 0;
   }
   if (seq_gt(ack, c->snd_max)) {
+    /* Data never sent is acknowledged: drop the segment whole (RFC 9293
+     * 3.10.7.4) - nothing of it, not its timestamp, is believed - and
+     * answer with a rate-limited challenge ACK, as Linux since 6.10 in
+     * every synchronized state. */
     us_count(s, US_CNT_TCP_DROP_ACK_FUTURE);
-    c->ack_now = 1;
+    tcp_send_challenge_ack(c);
     return 0;
   }
   c->last_ack_rx = s->now;
@@ -401,6 +405,28 @@ static void note_dsack(struct us_tcp_sock *c, uint32_t start, uint32_t end) {
   c->dsack_pending = 1;
 }
 
+/* Out-of-order bytes go into the ring only where nothing is held yet: the
+ * bytes that arrived first (and were SACKed) stay. The first overlap is
+ * reported as a D-SACK, as Linux's tcp_data_queue_ofo does. */
+static void ooo_write_gaps(struct us_tcp_sock *c, const struct tcp_ooo *held, uint32_t seq,
+                           const uint8_t *data, uint32_t n) {
+  uint32_t pos = seq, end = seq + n;
+  int reported = 0;
+  for (uint32_t k = 0; k < held->n && seq_lt(pos, end); k++) {
+    const struct tcp_iv *iv = &held->iv[k];
+    if (seq_leq(iv->end, pos)) continue;
+    if (seq_geq(iv->start, end)) break;
+    if (seq_lt(pos, iv->start))
+      tcp_ring_write(&c->rcv, pos - c->rcv_read, data + (pos - seq), iv->start - pos);
+    if (!reported) {
+      note_dsack(c, seq_max(pos, iv->start), seq_min(end, iv->end));
+      reported = 1;
+    }
+    pos = iv->end;
+  }
+  if (seq_lt(pos, end)) tcp_ring_write(&c->rcv, pos - c->rcv_read, data + (pos - seq), end - pos);
+}
+
 static void data_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
   struct us_stack *s = c->s;
   uint32_t seq = seg->seq;
@@ -455,11 +481,12 @@ static void data_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
         note_dsack(c, seq, seq + n); /* held already */
         return;
       }
+    struct tcp_ooo held = c->ooo; /* the ranges before this segment joins them */
     if (tcp_ooo_add(&c->ooo, seq, seq + n) < 0) {
       us_count(s, US_CNT_TCP_OOO_DROP);
       return;
     }
-    tcp_ring_write(&c->rcv, seq - c->rcv_read, data, n);
+    ooo_write_gaps(c, &held, seq, data, n);
     c->ooo_pkts++;
     us_count(s, US_CNT_TCP_OOO);
   }
@@ -542,11 +569,6 @@ void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_
     else us_count(s, US_CNT_TCP_RST_IGNORED);
     goto out;
   }
-  /* Remember the peer's timestamp (RFC 7323 4.3). */
-  if (c->ts_ok && (seg->opt.has & TCP_OPT_F_TS) && seq_leq(seg->seq, c->last_ack_sent)) {
-    c->ts_recent = seg->opt.tsval;
-    c->ts_recent_stamp = s->now;
-  }
   c->last_rx = s->now;
   c->probes = 0; /* the peer is alive: keepalive starts over (as Linux) */
   if (seg->flags & TCP_RST) {
@@ -586,9 +608,19 @@ void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_
     else tcp_event(c, US_TCP_EV_CONNECTED | US_TCP_EV_WRITABLE);
   }
   if (c->state == US_TCP_TIME_WAIT) goto out; /* nothing new can arrive */
+  int old_ack = seq_lt(seg->ack, c->snd_una);
   if (!ack_input(c, seg)) {
     if (c->state == US_TCP_CLOSE) return;
     goto out;
+  }
+  /* Remember the peer's timestamp (RFC 7323 4.3) only now that the segment
+   * proved acceptable, its ACK included: a forged ACK with a huge TSval
+   * would otherwise make PAWS reject every later segment. As Linux
+   * (tcp_replace_ts_recent from tcp_ack), not from an old ACK. */
+  if (!old_ack && c->ts_ok && (seg->opt.has & TCP_OPT_F_TS) &&
+      seq_leq(seg->seq, c->last_ack_sent)) {
+    c->ts_recent = seg->opt.tsval;
+    c->ts_recent_stamp = s->now;
   }
   if (c->state == US_TCP_CLOSE || c->state == US_TCP_TIME_WAIT) goto out;
   /* Data and FIN are taken in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 only. */
@@ -677,7 +709,11 @@ void tcp_err(struct us_stack *s, uint32_t src, uint32_t dst, const uint8_t *hdr,
   if (!seq_in(seq, c->snd_una, c->snd_max + 1)) return;
   tcp_enter(s);
   if (err == EMSGSIZE) {
-    (void)mtu; /* ipv4 lowered the path MTU: take the new MSS, resend */
+    /* Only now, the quote having passed the check, is the path MTU lowered
+     * (as Linux's tcp_v4_err): a blind ICMP changes nothing. Take the new
+     * MSS and resend. */
+    if (c->state == US_TCP_LISTEN || !mtu) { tcp_leave(s); return; }
+    ipv4_pmtu_update(s, c->rip, mtu);
     tcp_update_mss(c);
     if (c->snd_max != c->snd_una) {
       c->snd_nxt = c->snd_una;

@@ -8,7 +8,14 @@
 #include "stack/tcp_conn.h"
 
 #define COOKIE_PERIOD_SHIFT 26 /* ~67 s per cookie time slot */
-static const uint16_t cookie_mss[4] = {536, 1220, 1440, 1460};
+static const uint16_t cookie_mss[4] = {536, 1300, 1440, 1460}; /* Linux's msstab */
+/* The options a cookie cannot hold in the ISN ride in the low bits of our
+ * TSval, which the peer echoes (Linux's cookie_init_timestamp): bits 0-3
+ * the peer's window scale (15: none), bit 4 SACK, bit 5 ECN. */
+#define COOKIE_TS_BITS 6
+#define COOKIE_TS_NO_WS 0xfu
+#define COOKIE_TS_SACK 0x10u
+#define COOKIE_TS_ECN 0x20u
 
 static uint32_t syn_queue_max(const struct us_tcp_sock *l) {
   uint32_t m = l->backlog < 8 ? 8 : l->backlog;
@@ -42,6 +49,13 @@ uint16_t tcp_local_mss(struct us_tcp_sock *c) {
   return (uint16_t)m;
 }
 
+/* The window scale a child of l announces (a cookie SYN-ACK too). */
+static uint8_t listen_rcv_wscale(const struct us_tcp_sock *l) {
+  uint32_t space = l->rcvbuf_set ? l->rcvbuf
+                                 : (l->rcvbuf > TCP_WSCALE_SPACE ? l->rcvbuf : TCP_WSCALE_SPACE);
+  return (uint8_t)tcp_choose_wscale(space);
+}
+
 static struct us_tcp_sock *new_child(struct us_tcp_sock *l, const struct ipv4_rx *ip,
                                      const struct tcp_seg *seg, uint32_t iss) {
   struct us_stack *s = l->s;
@@ -61,9 +75,7 @@ static struct us_tcp_sock *new_child(struct us_tcp_sock *l, const struct ipv4_rx
   c->irs = seg->seq;
   c->rcv_nxt = c->rcv_read = c->rcv_adv = seg->seq + 1;
   c->adv_mss = tcp_local_mss(c);
-  c->rcv_wscale = (uint8_t)tcp_choose_wscale(c->rcvbuf_set ? c->rcvbuf
-                                             : (c->rcvbuf > TCP_WSCALE_SPACE ? c->rcvbuf
-                                                                             : TCP_WSCALE_SPACE));
+  c->rcv_wscale = listen_rcv_wscale(l);
   c->ts_offset = tcp_ts_offset(&s->tcp->key, c->lip, c->rip);
   c->last_rx = s->now;
   tcp_hash_insert(s->tcp, c);
@@ -99,10 +111,51 @@ static void send_cookie(struct us_tcp_sock *l, const struct ipv4_rx *ip, const s
     if (cookie_mss[i] <= pm) idx = i;
   uint32_t slot = (uint32_t)(s->now >> COOKIE_PERIOD_SHIFT);
   uint32_t isn = (slot & 31) << 27 | idx << 25 | cookie_hash(s, ip, seg, seg->seq, slot, idx);
-  uint8_t opts[4] = {2, 4, (uint8_t)(cookie_mss[idx] >> 8), (uint8_t)cookie_mss[idx]};
+  /* The SYN-ACK offers what a queued child would (tcp_send_syn); without
+   * the peer's timestamps nothing but the MSS survives, as on Linux. */
+  const struct tcp_state *t = s->tcp;
+  int ts = (seg->opt.has & TCP_OPT_F_TS) && !t->no_ts;
+  int ws = ts && (seg->opt.has & TCP_OPT_F_WS) && !t->no_ws;
+  int sack = ts && (seg->opt.has & TCP_OPT_F_SACKOK) && !t->no_sack;
+  uint32_t tsval = 0;
+  if (ts) {
+    uint32_t now = (uint32_t)(s->now / 1000) + tcp_ts_offset(&t->key, ip->dst, ip->src);
+    uint32_t bits = (ws ? (seg->opt.wscale > 14 ? 14u : seg->opt.wscale) : COOKIE_TS_NO_WS) |
+                    (sack ? COOKIE_TS_SACK : 0);
+    tsval = (now >> COOKIE_TS_BITS << COOKIE_TS_BITS) | bits;
+    if (seq_gt(tsval, now)) tsval -= 1u << COOKIE_TS_BITS; /* never ahead of our clock */
+  }
+  uint32_t mtu = ipv4_path_mtu(s, ip->src);
+  uint32_t mss = (mtu < 68 ? 576 : mtu) - 40;
+  if (l->user_mss && l->user_mss < mss) mss = l->user_mss;
+  uint8_t opts[TCP_MAX_OPT_LEN];
+  size_t olen = tcp_opts_syn(opts, (uint16_t)mss, ws ? listen_rcv_wscale(l) : -1, sack, ts, tsval,
+                             seg->opt.tsval);
   us_count(s, US_CNT_TCP_SYNCOOKIE_SENT);
   tcp_xmit_raw(s, ip->dst, ip->src, seg->dport, seg->sport, isn, seg->seq + 1,
-               TCP_SYN | TCP_ACK, 65535, opts, sizeof(opts));
+               TCP_SYN | TCP_ACK, 65535, opts, (uint32_t)olen);
+}
+
+/* The options a cookie's TSval carried back in the peer's TSecr (Linux's
+ * cookie_timestamp_decode); 0 if they name something this stack turned off. */
+static int cookie_opts(struct us_tcp_sock *c, const struct tcp_seg *seg) {
+  const struct tcp_state *t = c->s->tcp;
+  c->ws_ok = c->sack_ok = c->ts_ok = 0;
+  c->snd_wscale = c->rcv_wscale = 0;
+  if (!(seg->opt.has & TCP_OPT_F_TS)) return 1; /* MSS only */
+  if (t->no_ts) return 0;
+  uint32_t bits = seg->opt.tsecr & ((1u << COOKIE_TS_BITS) - 1);
+  c->ts_ok = 1;
+  c->ts_recent = seg->opt.tsval;
+  c->ts_recent_stamp = c->s->now;
+  c->sack_ok = (bits & COOKIE_TS_SACK) != 0;
+  if (c->sack_ok && t->no_sack) return 0;
+  if ((bits & COOKIE_TS_NO_WS) == COOKIE_TS_NO_WS) return 1;
+  if (t->no_ws) return 0;
+  c->ws_ok = 1;
+  c->snd_wscale = (uint8_t)(bits & COOKIE_TS_NO_WS);
+  c->rcv_wscale = listen_rcv_wscale(c->listener);
+  return 1;
 }
 
 static struct us_tcp_sock *check_cookie(struct us_tcp_sock *l, const struct ipv4_rx *ip,
@@ -132,10 +185,13 @@ static struct us_tcp_sock *check_cookie(struct us_tcp_sock *l, const struct ipv4
     c->state = US_TCP_SYN_RECV;
     l->syn_len++;
     c->peer_mss = cookie_mss[idx];
-    c->rcv_wscale = 0;
-    c->ws_ok = c->sack_ok = c->ts_ok = 0;
+    if (!cookie_opts(c, seg)) {
+      tcp_done(c);
+      us_count(s, US_CNT_TCP_SYNCOOKIE_BAD);
+      return 0;
+    }
     tcp_update_mss(c);
-    c->rcv_mss = c->mss;
+    c->rcv_mss = c->adv_mss - (c->ts_ok ? 12 : 0);
     c->snd_nxt = c->snd_max = cookie + 1;
     c->rcv_adv = c->rcv_nxt + 65535;
     return c;

@@ -151,7 +151,11 @@ int tcp_send_forced(struct us_tcp_sock *c) {
   uint32_t n = seq_min(wnd_end, data_end) - c->snd_nxt;
   if (n > c->mss) n = c->mss;
   uint32_t seq = c->snd_nxt;
-  tcp_xmit(c, seq, n, TCP_ACK | TCP_PSH);
+  /* PSH where the queue ends; a window probe with nothing in flight always
+   * has it (Linux tcp_write_wakeup), a tail loss probe from the middle of
+   * the queue not (it is just the next segment). */
+  uint8_t psh = seq + n == data_end || c->snd_max == c->snd_una ? TCP_PSH : 0;
+  tcp_xmit(c, seq, n, TCP_ACK | psh);
   sent_seq(c, seq, n, TCP_ACK);
   c->snd_nxt = seq + n;
   return 1;
@@ -162,7 +166,7 @@ void tcp_send_range(struct us_tcp_sock *c, uint32_t seq, uint32_t n) {
   uint8_t flags = TCP_ACK;
   if (c->fin_queued && seq + n == c->fin_seq && seq_gt(c->snd_max, c->fin_seq)) flags |= TCP_FIN;
   if (!n && !(flags & TCP_FIN)) return;
-  if (n) flags |= TCP_PSH;
+  if (n && seq + n == c->snd_buf_seq + c->snd.len) flags |= TCP_PSH; /* the queue's end only */
   tcp_xmit(c, seq, n, flags);
   sent_seq(c, seq, n, flags);
 }
@@ -211,10 +215,19 @@ void tcp_send_syn(struct us_tcp_sock *c) {
   if (!us_timer_armed(&c->t_rtx)) tcp_rearm_rtx(c);
 }
 
+/* An abortive close (Linux tcp_send_active_reset): RST|ACK at the highest
+ * sequence number sent - or the window's right edge if that lies beyond it
+ * (tcp_acceptable_seq) - carrying the timestamp option and our window. */
 void tcp_send_rst(struct us_tcp_sock *c) {
   us_count(c->s, US_CNT_TCP_RST_TX);
-  tcp_xmit_raw(c->s, c->lip, c->rip, c->lport, c->rport, c->snd_nxt, c->rcv_nxt,
-               TCP_RST | TCP_ACK, 0, 0, 0);
+  uint32_t seq = seq_gt(c->snd_max, c->snd_nxt) ? c->snd_max : c->snd_nxt;
+  uint32_t wnd_end = c->snd_una + c->snd_wnd;
+  if (seq_gt(seq, wnd_end) && !(c->ws_ok && seq - wnd_end < (1u << c->rcv_wscale))) seq = wnd_end;
+  uint8_t opts[TCP_MAX_OPT_LEN];
+  size_t olen = tcp_opts_data(opts, c->ts_ok, tcp_ts_now(c), c->ts_recent, 0, 0);
+  uint16_t win = c->state == US_TCP_SYN_SENT ? 0 : rcv_window_field(c, 0);
+  tcp_xmit_raw(c->s, c->lip, c->rip, c->lport, c->rport, seq, c->rcv_nxt, TCP_RST | TCP_ACK, win,
+               opts, (uint32_t)olen);
 }
 
 /* Keepalive and zero-window probe: an ACK with an old sequence number, which
@@ -224,6 +237,12 @@ void tcp_send_probe(struct us_tcp_sock *c) { tcp_xmit(c, c->snd_una - 1, 0, TCP_
 void tcp_send_challenge_ack(struct us_tcp_sock *c) {
   struct us_stack *s = c->s;
   struct tcp_state *t = s->tcp;
+  /* First the connection's own limit, as Linux's tcp_oow_rate_limited. */
+  if (c->last_chal_tx && s->now - c->last_chal_tx < TCP_CHALLENGE_GAP) {
+    us_count(s, US_CNT_TCP_CHALLENGE_LIMIT);
+    return;
+  }
+  c->last_chal_tx = s->now;
   if (s->now - t->chal_window >= US_SEC(1)) {
     t->chal_window = s->now;
     t->chal_count = 0;

@@ -207,6 +207,11 @@ static void after_read(struct us_tcp_sock *c) {
     return;
   uint32_t old_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
   uint32_t new_wnd = tcp_rcv_space(c);
+  /* Only what the window field can carry counts (Linux compares what
+   * __tcp_select_window would send): without window scaling a read must
+   * not announce the same 65535 again. */
+  uint32_t max_wnd = 65535u << c->rcv_wscale;
+  if (new_wnd > max_wnd) new_wnd = max_wnd;
   uint32_t thresh = c->rcvbuf / 2 < 2u * c->rcv_mss ? c->rcvbuf / 2 : 2u * c->rcv_mss;
   if (new_wnd >= old_wnd + thresh && new_wnd >= 2 * old_wnd) tcp_send_ack(c);
 }

@@ -103,11 +103,12 @@ void udp_input(struct us_stack *s, const struct ipv4_rx *ip, const uint8_t *p, s
 
 void udp_err(struct us_stack *s, uint32_t src, uint32_t dst, const uint8_t *hdr, size_t len,
              int err, uint32_t mtu) {
-  (void)mtu;
   if (len < UDP_HLEN) return;
   uint16_t sport = us_rd16(hdr), dport = us_rd16(hdr + 2);
   struct udp_sock *u = udp_lookup(s, src, sport, dst, dport);
-  if (!u || !u->ops->on_error) return;
+  if (!u) return;
+  if (err == EMSGSIZE && mtu) ipv4_pmtu_update(s, dst, mtu); /* a socket of ours sent it */
+  if (!u->ops->on_error) return;
   us_count(s, US_CNT_UDP_ERR_RX);
   u->ops->on_error(u->user, u, err, dst, dport);
 }
