@@ -18,13 +18,19 @@ c.close()
 ' "$T/data" 2>"$T/server.err" &
 SPID=$!
 TOPO_PIDS+=($SPID)
-sleep 1
 # A Linux reader with a small window taking 32 KiB every 0.25 s: the 2 MiB
 # take about 16 s, most of it after the server program has exited.
 ip netns exec "$TOPO_SERVER" python3 -c '
 import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
-s.connect(("198.18.0.10", 9000))
+# The server may still be starting (a loaded machine): try for 30 s.
+for _ in range(300):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    try:
+        s.connect(("198.18.0.10", 9000)); break
+    except OSError:
+        s.close(); time.sleep(0.1)
+else:
+    sys.exit("the server never listened")
 out = open(sys.argv[1], "wb")
 while True:
     b = s.recv(32768)
