@@ -5,7 +5,8 @@
 # Stack A (198.18.0.10, the interface's MAC) serves HTTP and UDP echo; B
 # (198.18.0.11, the same MAC) and C (198.18.0.12, --mac) fetch a file with
 # curl and exchange datagrams with it - ARP both ways, TCP with GSO frames
-# whose checksums the sender left partial, UDP. The server namespace reaches
+# whose checksums the sender left partial, UDP, ICMP port unreachable. (ping
+# under ustack would use the kernel's ICMP sockets: the stack has none.) The server namespace reaches
 # all three, and each stack's own frames are never taken for another's.
 source "$(dirname "$0")/app_env.bash"
 
@@ -42,6 +43,17 @@ s.settimeout(5)
 s.sendto(b"hello", ("198.18.0.10", 7))
 print(s.recvfrom(100)[0].decode())'
 
+udp_refused='
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.connect(("198.18.0.10", 9))
+s.send(b"anyone?")
+try:
+    s.recv(100); print("answered")
+except ConnectionRefusedError:
+    print("refused")'
+
 # two_stacks_check NAME IP [USTACK OPTIONS...]: the stack at IP fetches from A.
 two_stacks_check() {
   local name=$1 ip=$2; shift 2
@@ -53,6 +65,9 @@ two_stacks_check() {
   expect_eq "$name: a datagram to A's echo server comes back" "0 hello from $ip" \
     "$RUN_STATUS $RUN_OUT"
   expect_eq "$name: nothing on stderr" "" "$RUN_ERR"
+  run_ustack "$C" --if uc0 --ip "$ip/24" "$@" -- python3 -c "$udp_refused"
+  expect_eq "$name: A's ICMP port unreachable comes back as ECONNREFUSED" "0 refused" \
+    "$RUN_STATUS $RUN_OUT"
 }
 
 two_stacks_check B 198.18.0.11
