@@ -5,7 +5,8 @@
 # fixes it) whether the kernel holds the address on the stack's interface or
 # on another one (an address anywhere in the namespace is local to the
 # kernel, answered on every link). Another kernel address on the same link
-# is no conflict. IPv6 on the interface is worth one line of warning.
+# is no conflict. The same in direct mode (LD_PRELOAD alone). IPv6 on the
+# interface is worth one line of warning.
 source "$(dirname "$0")/../netns/testlib.sh"
 
 need topo_direct
@@ -26,6 +27,13 @@ run_ustack "$C" --if uc0 --ip 198.18.0.10/24 --gw 198.18.0.1 -- echo program ran
 expect_refused "the kernel has the address on the stack's interface" uc0 24
 USTACK_IF=uc0 USTACK_IP=198.18.0.10/24 run_ustack "$C" -- echo program ran
 expect_refused "the same, configured through USTACK_IP" uc0 24
+# Direct mode (plain LD_PRELOAD, the stack inside the program): the same line.
+lib=$(readlink -f "$USTACK_BUILD/lib/libustack.so")
+mkdir -m 700 "$T/run"
+timeout 30 ip netns exec "$C" env LD_PRELOAD="$lib" XDG_RUNTIME_DIR="$T/run" USTACK_IF=uc0 \
+  USTACK_IP=198.18.0.10/24 sh -c 'echo program ran' >"$T/run.out" 2>"$T/run.err"
+RUN_STATUS=$? RUN_OUT=$(cat "$T/run.out") RUN_ERR=$(cat "$T/run.err")
+expect_refused "direct mode (LD_PRELOAD)" uc0 24
 ip -n "$C" addr del 198.18.0.10/24 dev uc0
 
 ip -n "$C" addr add 198.18.0.10/32 dev lo
