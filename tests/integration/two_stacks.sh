@@ -4,7 +4,7 @@
 # it to the other's socket as PACKET_OUTGOING, which a stack used to drop.
 # Stack A (198.18.0.10, the interface's MAC) serves HTTP and UDP echo; B
 # (198.18.0.11, the same MAC) and C (198.18.0.12, --mac) fetch a file with
-# curl and exchange datagrams with it - ARP both ways, TCP with GSO frames
+# curl, send one with socat and exchange datagrams with it - ARP both ways, TCP with GSO frames
 # whose checksums the sender left partial, UDP, ICMP port unreachable. (ping
 # under ustack would use the kernel's ICMP sockets: the stack has none.) The server namespace reaches
 # all three, and each stack's own frames are never taken for another's.
@@ -23,10 +23,31 @@ while True:
     d, a = s.recvfrom(65535)
     s.sendto(d + b" from " + a[0].encode(), a)
 PY
+# A TCP sink: the SHA-256 of what each connection sent, written to PREFIX.N.
+cat > "$T/sink.py" <<'PY'
+import hashlib, socket, sys
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(8)
+n = 0
+while True:
+    c, _ = s.accept()
+    h = hashlib.sha256()
+    while True:
+        b = c.recv(1 << 16)
+        if not b:
+            break
+        h.update(b)
+    c.close()
+    n += 1
+    with open("%s.%d" % (sys.argv[3], n), "w") as f:
+        f.write(h.hexdigest() + "\n")
+PY
 
-# Stack A: an HTTP server and a UDP echo server in one process tree.
+# Stack A: an HTTP server, a UDP echo server and a TCP sink in one process tree.
 ip netns exec "$C" "$USTACK" --if uc0 --ip 198.18.0.10/24 --stats -- sh -c "
   python3 '$T/udp_echo.py' 198.18.0.10 7 &
+  python3 '$T/sink.py' 198.18.0.10 9000 '$T/sink' &
   exec python3 '$APP_DIR/app_httpd.py' '$WEB' 198.18.0.10 80" >"$T/a.out" 2>"$T/a.err" &
 STACK_PID=$!
 for ((i = 0; i < 100; i++)); do
@@ -54,13 +75,20 @@ try:
 except ConnectionRefusedError:
     print("refused")'
 
-# two_stacks_check NAME IP [USTACK OPTIONS...]: the stack at IP fetches from A.
+# two_stacks_check NAME IP [USTACK OPTIONS...]: the stack at IP fetches from A
+# and sends to it.
+sinks=0
 two_stacks_check() {
   local name=$1 ip=$2; shift 2
   run_ustack "$C" --if uc0 --ip "$ip/24" "$@" -- \
     curl -s -m 20 -o "$T/got.$name" -w '%{http_code}' http://198.18.0.10/big
   expect_eq "$name ($ip): curl downloads 8 MiB from stack A" "0 200" "$RUN_STATUS $RUN_OUT"
   expect_eq "$name: the file arrives intact" "$(sha "$WEB/big")" "$(sha "$T/got.$name" 2>/dev/null)"
+  sinks=$((sinks + 1))
+  run_ustack "$C" --if uc0 --ip "$ip/24" "$@" -- socat -u "FILE:$WEB/big" TCP:198.18.0.10:9000
+  for ((i = 0; i < 100; i++)); do [ -s "$T/sink.$sinks" ] && break; sleep 0.05; done
+  expect_eq "$name: socat sends the 8 MiB to A's sink intact" "0 $(sha "$WEB/big")" \
+    "$RUN_STATUS $(cat "$T/sink.$sinks" 2>/dev/null)"
   run_ustack "$C" --if uc0 --ip "$ip/24" "$@" -- python3 -c "$udp_client"
   expect_eq "$name: a datagram to A's echo server comes back" "0 hello from $ip" \
     "$RUN_STATUS $RUN_OUT"
@@ -72,6 +100,8 @@ two_stacks_check() {
 
 two_stacks_check B 198.18.0.11
 two_stacks_check C 198.18.0.12 --mac 02:00:00:00:00:0c
+# The receive path without the ring (recvmmsg) reads the same vnet header.
+USTACK_PACKET_RING=0 two_stacks_check D 198.18.0.13
 
 # And the other way round: a client under A reaches a server under B.
 ip netns exec "$C" "$USTACK" --if uc0 --ip 198.18.0.11/24 -- \
