@@ -94,11 +94,4 @@ struct us_netdev *us_netdev_packet_open(const char *ifname, const uint8_t *mac_o
 struct us_netdev *us_netdev_pcap_wrap(struct us_netdev *inner, const char *path,
                                       char *errbuf, size_t errlen);
 
-/* A frame another sender on the same interface transmitted (AF_PACKET
- * delivers those as PACKET_OUTGOING): is it one of ours, sent from mac with
- * source address ip (host byte order)? 1 for our IPv4 packets and our ARP
- * requests, replies and probes; 0 for everything another sender sent, even
- * from our MAC (a second stack on the interface's MAC has its own address). */
-int us_netdev_frame_is_own(const uint8_t *frame, size_t len, const uint8_t mac[6], uint32_t ip);
-
 #endif

@@ -19,8 +19,10 @@
  * hands it to every other packet socket as PACKET_OUTGOING. Those frames are
  * how two stacks on one interface see each other, as two hosts on a LAN do,
  * so they are received like any other, with the sender's checksum status (a
- * stack that left its checksums to offload sends them partial). Only our own
- * frames, which the kernel can hand back too, are dropped and counted. */
+ * stack that left its checksums to offload sends them partial). A socket
+ * filter drops, in the kernel, our own frames (handed back when the kernel
+ * segments GSO in software) and those for other hosts' MACs; our own that get
+ * past it (no filter) are dropped here and counted (netdev_own.h). */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +40,7 @@
 #include <unistd.h>
 
 #include "netdev/netdev.h"
+#include "netdev/netdev_own.h"
 #include "common/alloc.h" /* the stack's heap, not the program's */
 
 #define PKT_VNET_LEN sizeof(struct virtio_net_hdr)
@@ -354,6 +357,15 @@ static int pkt_setup(struct pkt_dev *p, const char *ifname, int promisc, char *e
   return 0;
 }
 
+/* The filter of netdev_own.h, once our MAC is known. Without it (refused),
+ * poll still drops our own frames; only the cost is higher. */
+static void pkt_attach_filter(struct pkt_dev *p) {
+  struct sock_filter prog[US_NETDEV_OWN_FILTER_LEN];
+  struct sock_fprog fp = {.len = (unsigned short)us_netdev_own_filter(prog, p->base.mac, p->ip),
+                          .filter = prog};
+  (void)setsockopt(p->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof fp);
+}
+
 struct us_netdev *us_netdev_packet_open(const char *ifname, const uint8_t *mac_or_null,
                                         uint32_t ip, char *errbuf, size_t errlen) {
   struct pkt_dev *p = us_calloc(1, sizeof *p);
@@ -388,5 +400,6 @@ struct us_netdev *us_netdev_packet_open(const char *ifname, const uint8_t *mac_o
     return NULL;
   }
   if (mac_or_null) memcpy(p->base.mac, mac_or_null, 6);
+  pkt_attach_filter(p);
   return &p->base;
 }
