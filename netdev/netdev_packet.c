@@ -20,9 +20,9 @@
  * how two stacks on one interface see each other, as two hosts on a LAN do,
  * so they are received like any other, with the sender's checksum status (a
  * stack that left its checksums to offload sends them partial). A socket
- * filter drops, in the kernel, our own frames (handed back when the kernel
- * segments GSO in software) and those for other hosts' MACs; our own that get
- * past it (no filter) are dropped here and counted (netdev_own.h). */
+ * filter drops, in the kernel, our own frames (the kernel can hand them back
+ * when it segments GSO in software) and those for other hosts' MACs; our own
+ * that get past it (no filter) are dropped here and counted (netdev_own.h). */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
