@@ -36,6 +36,8 @@ struct us_netdev_stats {
   uint64_t rx_dropped;   /* frames the kernel dropped before we read them (ring full) */
   uint64_t rx_truncated; /* frames larger than a receive slot */
   uint64_t tx_dropped;   /* frames the kernel refused or had no room for */
+  uint64_t rx_own;       /* our own frames handed back to us, dropped */
+  uint64_t rx_local;     /* frames another sender on this interface sent (not a drop) */
 };
 
 struct us_netdev;
@@ -76,7 +78,7 @@ static inline int us_netdev_poll(struct us_netdev *d, us_netdev_rx_cb cb, void *
 }
 static inline int us_netdev_fd(struct us_netdev *d) { return d->ops->fd ? d->ops->fd(d) : -1; }
 static inline void us_netdev_stats(struct us_netdev *d, struct us_netdev_stats *st) {
-  *st = (struct us_netdev_stats){0, 0, 0};
+  *st = (struct us_netdev_stats){0, 0, 0, 0, 0};
   if (d->ops->stats) d->ops->stats(d, st);
 }
 static inline void us_netdev_close(struct us_netdev *d) {
@@ -85,8 +87,10 @@ static inline void us_netdev_close(struct us_netdev *d) {
 
 /* Devices. Each returns NULL and sets *err (negative errno) and a message in
  * errbuf (if given) on failure. */
+/* ip (host byte order) is the stack's address: with it the device tells its
+ * own frames from those of another stack sharing the interface (and its MAC). */
 struct us_netdev *us_netdev_packet_open(const char *ifname, const uint8_t *mac_or_null,
-                                        char *errbuf, size_t errlen);
+                                        uint32_t ip, char *errbuf, size_t errlen);
 struct us_netdev *us_netdev_pcap_wrap(struct us_netdev *inner, const char *path,
                                       char *errbuf, size_t errlen);
 

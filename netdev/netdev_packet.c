@@ -12,7 +12,17 @@
  * block and adds a millisecond per round trip). If the kernel refuses the
  * ring, recvmmsg is the fallback (USTACK_PACKET_RING=0 forces it).
  * Send: xmit queues copies that flush() hands to one sendmmsg at the end of a
- * loop turn (PACKET_TX_RING was slower than sendmmsg on veth). */
+ * loop turn (PACKET_TX_RING was slower than sendmmsg on veth).
+ *
+ * Sharing the interface: a frame another socket sends on this interface (a
+ * second ustack, the kernel) never crosses the wire back to us; AF_PACKET
+ * hands it to every other packet socket as PACKET_OUTGOING. Those frames are
+ * how two stacks on one interface see each other, as two hosts on a LAN do,
+ * so they are received like any other, with the sender's checksum status (a
+ * stack that left its checksums to offload sends them partial). A socket
+ * filter drops, in the kernel, our own frames (the kernel can hand them back
+ * when it segments GSO in software) and those for other hosts' MACs; our own
+ * that get past it (no filter) are dropped here and counted (netdev_own.h). */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +40,7 @@
 #include <unistd.h>
 
 #include "netdev/netdev.h"
+#include "netdev/netdev_own.h"
 #include "common/alloc.h" /* the stack's heap, not the program's */
 
 #define PKT_VNET_LEN sizeof(struct virtio_net_hdr)
@@ -61,7 +72,8 @@ struct pkt_dev {
   uint8_t *ring;       /* TPACKET_V2 RX ring, or NULL: recvmmsg */
   size_t ring_len;
   unsigned ring_slots, ring_head;
-  uint64_t rx_truncated, rx_outgoing, tx_dropped;
+  uint32_t ip; /* the stack's address: to recognise our own frames */
+  uint64_t rx_truncated, rx_own, rx_local, tx_dropped;
   uint64_t rx_dropped; /* the kernel's tp_drops, summed (reading resets them) */
 };
 
@@ -120,6 +132,17 @@ static int pkt_xmit(struct us_netdev *d, const uint8_t *frame, size_t len,
   return 0;
 }
 
+/* A frame another socket on the interface sent (PACKET_OUTGOING): ours
+ * handed back (drop), or another sender's (receive). Counts either way. */
+static int pkt_outgoing_is_own(struct pkt_dev *p, const uint8_t *frame, size_t len) {
+  if (us_netdev_frame_is_own(frame, len, p->base.mac, p->ip)) {
+    p->rx_own++;
+    return 1;
+  }
+  p->rx_local++;
+  return 0;
+}
+
 static int pkt_poll(struct us_netdev *d, us_netdev_rx_cb cb, void *arg, int max) {
   struct pkt_dev *p = (struct pkt_dev *)d;
   struct mmsghdr msgs[PKT_BATCH];
@@ -141,15 +164,13 @@ static int pkt_poll(struct us_netdev *d, us_netdev_rx_cb cb, void *arg, int max)
     if (r <= 0) break;
     for (int i = 0; i < r; i++) {
       const struct msghdr *h = &msgs[i].msg_hdr;
-      /* Our own frames, for kernels without PACKET_IGNORE_OUTGOING. */
-      if (from[i].sll_pkttype == PACKET_OUTGOING) {
-        p->rx_outgoing++;
-        continue;
-      }
       if ((h->msg_flags & MSG_TRUNC) || msgs[i].msg_len < PKT_VNET_LEN) {
         p->rx_truncated++;
         continue;
       }
+      if (from[i].sll_pkttype == PACKET_OUTGOING &&
+          pkt_outgoing_is_own(p, p->rx[i].buf, msgs[i].msg_len - PKT_VNET_LEN))
+        continue;
       struct us_frame_meta meta = {0};
       /* DATA_VALID: the kernel verified the checksum. NEEDS_CSUM: a local peer
        * left it partial (GSO/veth) - the data never crossed a wire. */
@@ -179,11 +200,12 @@ static int pkt_poll_ring(struct us_netdev *d, us_netdev_rx_cb cb, void *arg, int
     if (!(st & TP_STATUS_USER)) break;
     const struct sockaddr_ll *sll =
         (const struct sockaddr_ll *)(slot + TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
-    if (sll->sll_pkttype == PACKET_OUTGOING) {
-      p->rx_outgoing++;
-    } else if (h->tp_snaplen < h->tp_len || h->tp_mac < PKT_VNET_LEN ||
-               (size_t)h->tp_mac + h->tp_snaplen > PKT_RING_FRAME) {
+    if (h->tp_snaplen < h->tp_len || h->tp_mac < PKT_VNET_LEN ||
+        (size_t)h->tp_mac + h->tp_snaplen > PKT_RING_FRAME) {
       p->rx_truncated++;
+    } else if (sll->sll_pkttype == PACKET_OUTGOING &&
+               pkt_outgoing_is_own(p, slot + h->tp_mac, h->tp_snaplen)) {
+      /* dropped, counted */
     } else {
       const struct virtio_net_hdr *vh =
           (const struct virtio_net_hdr *)(slot + h->tp_mac - PKT_VNET_LEN);
@@ -223,6 +245,8 @@ static void pkt_stats(struct us_netdev *d, struct us_netdev_stats *st) {
   st->rx_dropped = p->rx_dropped;
   st->rx_truncated = p->rx_truncated;
   st->tx_dropped = p->tx_dropped;
+  st->rx_own = p->rx_own;
+  st->rx_local = p->rx_local;
 }
 
 static const struct us_netdev_ops pkt_ops = {
@@ -310,7 +334,8 @@ static int pkt_setup(struct pkt_dev *p, const char *ifname, int promisc, char *e
     ERRF("PACKET_VNET_HDR on '%s': %s", ifname, strerror(errno));
     return -errno;
   }
-  (void)set_int(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1); /* else filtered in poll */
+  /* No PACKET_IGNORE_OUTGOING: it would hide the other stacks on this
+   * interface from us (see the top of this file). */
   pkt_ring_setup(p);
   if (set_int(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, PKT_SOCKBUF) < 0)
     (void)set_int(p->fd, SOL_SOCKET, SO_RCVBUF, PKT_SOCKBUF);
@@ -332,14 +357,24 @@ static int pkt_setup(struct pkt_dev *p, const char *ifname, int promisc, char *e
   return 0;
 }
 
+/* The filter of netdev_own.h, once our MAC is known. Without it (refused),
+ * poll still drops our own frames; only the cost is higher. */
+static void pkt_attach_filter(struct pkt_dev *p) {
+  struct sock_filter prog[US_NETDEV_OWN_FILTER_LEN];
+  struct sock_fprog fp = {.len = (unsigned short)us_netdev_own_filter(prog, p->base.mac, p->ip),
+                          .filter = prog};
+  (void)setsockopt(p->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof fp);
+}
+
 struct us_netdev *us_netdev_packet_open(const char *ifname, const uint8_t *mac_or_null,
-                                        char *errbuf, size_t errlen) {
+                                        uint32_t ip, char *errbuf, size_t errlen) {
   struct pkt_dev *p = us_calloc(1, sizeof *p);
   if (!p) {
     ERRF("out of memory");
     return NULL;
   }
   p->base.ops = &pkt_ops;
+  p->ip = ip;
   p->base.features = US_NETDEV_F_GSO_TCP4 | US_NETDEV_F_CSUM_OFFLOAD;
   p->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (p->fd < 0) {
@@ -365,5 +400,6 @@ struct us_netdev *us_netdev_packet_open(const char *ifname, const uint8_t *mac_o
     return NULL;
   }
   if (mac_or_null) memcpy(p->base.mac, mac_or_null, 6);
+  pkt_attach_filter(p);
   return &p->base;
 }

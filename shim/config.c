@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shim/kernel_addr.h"
 #include "shim/log.h"
 
 #define CFG_FAIL(...) (snprintf(err, errlen, __VA_ARGS__), US_CONFIG_ERROR)
@@ -256,6 +257,25 @@ uint32_t us_config_resolv_dns(const char *path) {
   return ip;
 }
 
+/* The kernel of this namespace must not own the stack's address (on any
+ * interface: see kernel_addr.h); IPv6 on the stack's interface is worth a
+ * warning. */
+static int check_kernel(const struct us_config *c, char *err, size_t errlen) {
+  int n = us_kernel_addrs(NULL, 0);
+  if (n > 0) {
+    struct us_kernel_addr *addrs = calloc((size_t)n, sizeof *addrs);
+    int m = addrs ? us_kernel_addrs(addrs, (size_t)n) : -ENOMEM;
+    int r = m > 0 ? us_kernel_addr_conflict(addrs, (size_t)(m < n ? m : n), c->ip, err, errlen) : 0;
+    free(addrs);
+    if (r < 0) return US_CONFIG_ERROR;
+  } /* else cannot tell: the stack's own ARP conflict detection remains */
+  if (us_kernel_ipv6_on(c->ifname))
+    us_log_warn("the kernel runs IPv6 on %s beside the stack (its neighbour discovery shares the "
+                "link); to turn it off: sysctl -w net.ipv6.conf.%s.disable_ipv6=1",
+                c->ifname, c->ifname);
+  return US_CONFIG_OK;
+}
+
 int us_config_finish(struct us_config *c, const char *resolv_conf, char *err, size_t errlen) {
   char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
   if (!c->ip)
@@ -276,6 +296,7 @@ int us_config_finish(struct us_config *c, const char *resolv_conf, char *err, si
   if (!c->ifname[0] && pick_default_if(c, err, errlen) < 0) return US_CONFIG_ERROR;
   if (!if_nametoindex(c->ifname))
     return CFG_FAIL("no interface named '%s' here (see `ip link`): fix --if (USTACK_IF)", c->ifname);
+  if (check_kernel(c, err, errlen) < 0) return US_CONFIG_ERROR;
   if (!c->dns) c->dns = us_config_resolv_dns(resolv_conf);
   return US_CONFIG_OK;
 }

@@ -76,8 +76,10 @@ int us_config_parse_args(struct us_config *c, int argc, char **argv, int *prog_i
 
 /* Completes and checks a parsed config against this machine: requires an
  * address, checks the gateway is on-link, picks the interface when none was
- * named (the only non-loopback one), checks it exists, and takes the DNS
- * server from resolv_conf (e.g. "/etc/resolv.conf"; NULL = don't) if unset. */
+ * named (the only non-loopback one), checks it exists, refuses an address
+ * the kernel of this namespace owns (warns when it runs IPv6 on the
+ * interface: shim/kernel_addr.h), and takes the DNS server from resolv_conf
+ * (e.g. "/etc/resolv.conf"; NULL = don't) if unset. */
 int us_config_finish(struct us_config *c, const char *resolv_conf, char *err, size_t errlen);
 
 /* Interface choice, separated out for tests: from names (loopback excluded

@@ -341,7 +341,7 @@ int us_host_call_sync(struct us_host *h, void (*fn)(struct us_stack *s, void *ar
 
 static struct us_netdev *host_open_dev(const struct us_config *cfg, char *err, size_t errlen) {
   struct us_netdev *dev = us_netdev_packet_open(cfg->ifname, cfg->has_mac ? cfg->mac : NULL,
-                                                err, errlen);
+                                                cfg->ip, err, errlen);
   if (!dev || !cfg->pcap[0]) return dev;
   struct us_netdev *rec = us_netdev_pcap_wrap(dev, cfg->pcap, err, errlen);
   if (!rec) us_netdev_close(dev);

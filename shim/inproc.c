@@ -120,10 +120,9 @@ int us_inproc_start(void) {
   struct us_config cfg;
   char err[512];
   us_config_init(&cfg);
-  if (us_config_from_env(&cfg, err, sizeof err) < 0 ||
-      us_config_finish(&cfg, "/etc/resolv.conf", err, sizeof err) < 0)
-    inproc_fail(err);
-  us_log_threshold = (enum us_log_level)cfg.log_level;
+  if (us_config_from_env(&cfg, err, sizeof err) < 0) inproc_fail(err);
+  us_log_threshold = (enum us_log_level)cfg.log_level; /* before finish: it may warn */
+  if (us_config_finish(&cfg, "/etc/resolv.conf", err, sizeof err) < 0) inproc_fail(err);
   int rc = us_host_start(&inproc.host, &cfg, NULL, err, sizeof err);
   if (rc == -EADDRINUSE && join_ancestor(&cfg)) return 0;
   if (rc < 0) inproc_fail(err);

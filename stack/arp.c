@@ -335,7 +335,11 @@ void arp_input(struct us_stack *s, const uint8_t *p, size_t len) {
     return;
   }
   US_EVENT(s, us_ev_arp(s, US_EV_RX, a.op, a.spa, a.sha, a.tpa, a.tha));
-  if (memcmp(a.sha, s->mac, 6) == 0) {
+  uint32_t me = s->cfg.ip;
+  /* Our own request, reply or probe. Our MAC alone does not make it ours:
+   * another stack on this interface may use the same MAC with its own
+   * address, and must be answered like any host on the LAN. */
+  if (memcmp(a.sha, s->mac, 6) == 0 && (a.spa == me || (a.spa == 0 && a.tpa == me))) {
     us_count(s, US_CNT_ARP_DROP_OWN);
     return;
   }
@@ -343,7 +347,6 @@ void arp_input(struct us_stack *s, const uint8_t *p, size_t len) {
     us_count(s, US_CNT_ARP_DROP_BAD_SENDER);
     return;
   }
-  uint32_t me = s->cfg.ip;
   if (me && a.spa == me) {
     /* Another host uses our address (answer to our announcement, or its own). */
     us_count(s, US_CNT_ARP_CONFLICT);

@@ -8,6 +8,8 @@
   X(DEV_RX_DROP, "device dropped: receive ring full (the kernel had no room)") \
   X(DEV_RX_TRUNC, "device dropped: frame larger than a receive slot") \
   X(DEV_TX_DROP, "device dropped: send refused or no room")        \
+  X(DEV_RX_OWN, "device dropped: our own frame, handed back by the kernel") \
+  X(DEV_RX_LOCAL, "device frames another sender on this interface sent (a stack, the kernel)") \
   /* eth */                                                        \
   X(ETH_RX, "eth frames received")                                 \
   X(ETH_TX, "eth frames sent")                                     \
@@ -20,7 +22,7 @@
   X(ARP_DROP_SHORT, "arp dropped: truncated")               \
   X(ARP_DROP_FORMAT, "arp dropped: not ethernet/ipv4")      \
   X(ARP_DROP_OP, "arp dropped: unknown opcode")             \
-  X(ARP_DROP_OWN, "arp dropped: sent by our own MAC")       \
+  X(ARP_DROP_OWN, "arp dropped: our own (our MAC, our address)")       \
   X(ARP_DROP_BAD_SENDER, "arp dropped: broadcast/multicast/zero sender") \
   X(ARP_UNSOLICITED, "arp replies nobody asked for (no entry made)") \
   X(ARP_NOT_FOR_US, "arp requests for other addresses")     \

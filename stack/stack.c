@@ -73,6 +73,8 @@ void us_stack_read_device(struct us_stack *s) {
   s->counters[US_CNT_DEV_RX_DROP] = st.rx_dropped;
   s->counters[US_CNT_DEV_RX_TRUNC] = st.rx_truncated;
   s->counters[US_CNT_DEV_TX_DROP] = st.tx_dropped;
+  s->counters[US_CNT_DEV_RX_OWN] = st.rx_own;
+  s->counters[US_CNT_DEV_RX_LOCAL] = st.rx_local;
 }
 
 static const char *const counter_names[] = {

@@ -132,6 +132,49 @@ TEST(Arp, DropsOwnAndBogusSenders) {
   EXPECT_TRUE(os.cap.sent.empty());
 }
 
+// Two stacks may share one interface and its MAC, each with its own address
+// (AF_PACKET hands each the other's frames): a request from our MAC but
+// another address is another host's, answered like any other.
+TEST(Arp, OurMacWithAnotherAddressIsAnotherHost) {
+  OneStack os;
+  os.input(eth(kBcast, kMacA, 0x0806, arp(1, kMacA, kIpOther, kBcast, kIpUs)));
+  ASSERT_EQ(1u, os.cap.sent.size());
+  EXPECT_EQ(Bytes(os.cap.sent[0].begin() + 14, os.cap.sent[0].begin() + 42),
+            arp(2, kMacA, kIpUs, kMacA, kIpOther));
+  uint8_t mac[6];
+  EXPECT_EQ(ARP_S_STALE, arp_lookup(os.s, kIpOther, mac));
+  EXPECT_EQ(0, memcmp(mac, kMacA, 6));
+  EXPECT_EQ(0u, os.cnt(US_CNT_ARP_DROP_OWN));
+  EXPECT_EQ(0, us_stack_ip_conflict(os.s, mac));
+  // Our own probe and announcement, handed back, stay ours.
+  os.input(eth(kBcast, kMacA, 0x0806, arp(1, kMacA, 0, kBcast, kIpUs)));
+  os.input(eth(kBcast, kMacA, 0x0806, arp(1, kMacA, kIpUs, kBcast, kIpUs)));
+  EXPECT_EQ(2u, os.cnt(US_CNT_ARP_DROP_OWN));
+  EXPECT_EQ(1u, os.cap.sent.size());
+  EXPECT_EQ(0, us_stack_ip_conflict(os.s, mac));
+}
+
+TEST(Arp, TwoStacksWithOneMacReachEachOther) {
+  TwoStack t;
+  memcpy(t.dev[1]->mac, t.dev[0]->mac, 6);
+  t.restart(1);
+  UdpSink sa, sb;
+  udp_sock *ua = us_udp_open(t.a, &UdpSink::ops, &sa);
+  udp_sock *ub = us_udp_open(t.b, &UdpSink::ops, &sb);
+  ASSERT_EQ(0, us_udp_bind(ua, 0, 5000));
+  ASSERT_EQ(0, us_udp_bind(ub, 0, 6000));
+  ASSERT_EQ(4, us_udp_sendto(ua, TwoStack::kIpB, 6000, "ping", 4));
+  ASSERT_TRUE(t.run_until([&] { return !sb.got.empty(); }, t.now + US_SEC(1)));
+  ASSERT_EQ(4, us_udp_sendto(ub, TwoStack::kIpA, 5000, "pong", 4));
+  ASSERT_TRUE(t.run_until([&] { return !sa.got.empty(); }, t.now + US_SEC(1)));
+  EXPECT_EQ(Bytes({'p', 'o', 'n', 'g'}), sa.got[0]);
+  uint8_t mac[6];
+  EXPECT_EQ(0, us_stack_ip_conflict(t.a, mac));
+  EXPECT_EQ(0, us_stack_ip_conflict(t.b, mac));
+  us_udp_close(ua);
+  us_udp_close(ub);
+}
+
 TEST(Arp, DuplicateAddressDetected) {
   OneStack os(1500, 0, true);
   uint8_t mac[6];

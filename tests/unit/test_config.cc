@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "shim/config.h"
+#include "shim/kernel_addr.h"
 #include "shim/log.h"
 }
 
@@ -221,3 +222,36 @@ TEST(ConfigLog, LevelNames) {
 }
 
 }  // namespace
+
+// The kernel owning the stack's address anywhere in the namespace is a
+// conflict (it answers ARP for it on every link); another address on the
+// stack's interface is not.
+TEST(ConfigKernel, AddressTheKernelOwnsIsRefusedNamingTheFix) {
+  const us_kernel_addr addrs[] = {{"uc0", 0xc6120002, 24}, {"lo", 0x7f000001, 8},
+                                  {"eth7", 0xc612000a, 32}};
+  char err[512] = "";
+  EXPECT_EQ(0, us_kernel_addr_conflict(addrs, 3, 0xc612000b, err, sizeof err));
+  EXPECT_STREQ("", err);
+  EXPECT_EQ(0, us_kernel_addr_conflict(addrs, 0, 0xc612000a, err, sizeof err));
+  EXPECT_EQ(US_CONFIG_ERROR, us_kernel_addr_conflict(addrs, 3, 0xc612000a, err, sizeof err));
+  EXPECT_NE(nullptr, strstr(err, "198.18.0.10 on eth7")) << err;
+  EXPECT_NE(nullptr, strstr(err, "(ip addr del 198.18.0.10/32 dev eth7)")) << err;
+  EXPECT_NE(nullptr, strstr(err, "--ip")) << err;
+  EXPECT_EQ(nullptr, strchr(err, '\n'));
+}
+
+TEST(ConfigKernel, ListsAddressesAndIgnoresOddInterfaceNames) {
+  us_kernel_addr addrs[64];
+  int n = us_kernel_addrs(addrs, 64);
+  ASSERT_GE(n, 0);
+  for (int i = 0; i < n && i < 64; i++) {
+    EXPECT_NE(0u, if_nametoindex(addrs[i].ifname)) << addrs[i].ifname;
+    EXPECT_LE(addrs[i].prefix_len, 32);
+    // lo, when up, holds 127.0.0.1/8
+    if (addrs[i].ip == 0x7f000001) EXPECT_EQ(8, addrs[i].prefix_len);
+  }
+  EXPECT_EQ(n, us_kernel_addrs(nullptr, 0));
+  EXPECT_EQ(0, us_kernel_ipv6_on(""));
+  EXPECT_EQ(0, us_kernel_ipv6_on("../all"));
+  EXPECT_EQ(0, us_kernel_ipv6_on("nosuch_if9"));
+}
