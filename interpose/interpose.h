@@ -38,6 +38,10 @@ void us_v4_to_sa(int family, uint32_t ip, uint16_t port, struct sockaddr *sa, so
  * the pending error (positive errno, 0 if none) when clear is set. */
 int us_sock_settle(int fd, struct us_fd_info *e, int clear);
 
+/* us_sock_settle that also tells (*gone = 1) when the stack could not be
+ * asked: it died, and nothing it knew can be learnt any more. */
+int us_sock_query(int fd, struct us_fd_info *e, int clear, int *gone);
+
 /* Asks the stack for the socket's pending error (SO_ERROR), clearing it. */
 int us_sock_take_error(int fd, struct us_fd_info *e);
 /* 1 if the stack has closed its end of the channel (POLLHUP): the

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "shim/chan_end.h"
 #include "shim/fdtable.h"
 #include "shim/log.h"
 
@@ -92,6 +93,9 @@ static int ctl_connect(const char *path) {
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
       struct us_fd_info info = {.kind = US_FD_CTL};
       us_fd_set(fd, &info);
+      /* While the stack lives: after it died, nobody could say whether a
+       * channel's EOF was a clean end (chan_end.h). */
+      us_chan_end_attach(path);
       return fd;
     }
     int e = errno;

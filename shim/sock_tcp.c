@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "shim/chan_end.h"
 #include "shim/sock.h"
 #include "common/alloc.h"
 #include "stack/ipv4.h"
@@ -138,6 +139,7 @@ static void pump_out(struct us_sock *so) {
     size_t total = us_tcp_peek(so->tcp, &p1, &n1, &p2, &n2);
     if (!total) {
       if (us_tcp_eof(so->tcp) && !so->wr_shut) {
+        us_chan_end_mark(so->id); /* first: a program may read the EOF at once */
         shutdown(so->chan, SHUT_WR);
         so->wr_shut = 1;
         if (so->chan_eof) {
