@@ -7,6 +7,7 @@ pkgs=(
   libuv1-dev libgoogle-perftools-dev googletest libgtest-dev
   iproute2 iputils-ping iputils-arping nftables tcpdump tshark ethtool
   curl wget python3 nginx-light dnsmasq-base iperf3 socat netcat-openbsd wrk
+  openssh-server openssh-client redis-server redis-tools  # tests app_sshd, app_daemon
   chromium  # headless: the --diagram page test (tests/integration/trace_curl.sh)
 )
 missing=()
