@@ -42,7 +42,7 @@ static int stack_gone_error(struct us_fd_info *e) {
  * writing; an error closes it whole (POLLHUP here), and only then is the
  * stack asked which. */
 static ssize_t stream_eof(int fd, struct us_fd_info *e, size_t asked) {
-  if (asked == 0 || !us_chan_hung_up(fd)) return 0;
+  if (asked == 0 || us_ctl_sandboxed || !us_chan_hung_up(fd)) return 0;
   int gone = 0;
   int err = us_sock_query(fd, e, US_CTL_CLEAR, &gone);
   if (gone) err = stack_gone_error(e);
@@ -80,7 +80,8 @@ static ssize_t stream_recvmsg(int fd, struct us_fd_info *e, struct msghdr *mh, i
   m.msg_controllen = 0;
   size_t asked = 0;
   for (size_t i = 0; i < m.msg_iovlen; i++) asked += m.msg_iov[i].iov_len;
-  ssize_t n = us_real(recvmsg)(fd, &m, flags & ~MSG_TRUNC);
+  ssize_t n = us_ctl_sandboxed && !flags ? us_real(readv)(fd, m.msg_iov, (int)m.msg_iovlen)
+                                          : us_real(recvmsg)(fd, &m, flags & ~MSG_TRUNC);
   mh->msg_namelen = 0; /* TCP has no per-message address */
   mh->msg_controllen = 0;
   mh->msg_flags = m.msg_flags & ~MSG_CTRUNC;
@@ -103,6 +104,9 @@ static ssize_t stream_sendmsg(int fd, struct us_fd_info *e, const struct msghdr 
   m.msg_controllen = 0;
   /* MSG_MORE / MSG_CONFIRM / MSG_EOR mean nothing to the channel. */
   int f = (flags & (MSG_DONTWAIT | MSG_OOB)) | MSG_NOSIGNAL;
+  if (us_ctl_sandboxed && !(flags & (MSG_DONTWAIT | MSG_OOB))) /* sendmsg may kill it */
+    return m.msg_iovlen == 1 ? us_real(write)(fd, m.msg_iov[0].iov_base, m.msg_iov[0].iov_len)
+                             : us_real(writev)(fd, m.msg_iov, (int)m.msg_iovlen);
   ssize_t n = us_real(sendmsg)(fd, &m, f);
   if (n < 0 && errno == EPIPE) return stream_epipe(fd, e, flags);
   return n;

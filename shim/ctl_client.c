@@ -173,9 +173,12 @@ static void report_unreachable(int err) {
   us_log_error("cannot reach the stack at %s: %s (network calls fail)", ctl_path, strerror(-err));
 }
 
+int us_ctl_sandboxed;
+
 /* One exchange on a pooled connection; without an answer when posted. */
 static int ctl_exchange(struct us_ctl_msg *m, int *got_fd, int posted) {
   if (got_fd) *got_fd = -1;
+  if (__atomic_load_n(&us_ctl_sandboxed, __ATOMIC_RELAXED)) return -ENETDOWN;
   uint16_t op = m->op;
   for (int attempt = 0; attempt < 2; attempt++) {
     int fd = pool_take();

@@ -243,6 +243,8 @@ static void listener_accept(struct us_sock *l) {
       continue;
     }
     c->tcp = t;
+    c->family = l->family;
+    us_sock_note_prog_end(c, sv[1]);
     us_tcp_set_callback(t, tcp_ev, c);
     c->state = US_CTL_ST_CONNECTED;
     c->was_connected = 1;
@@ -430,6 +432,7 @@ int sock_tcp_listen(struct us_sock *so, struct us_ctl_msg *m) {
   update_poll(so);
   int fl = fcntl(sv[1], F_GETFL);
   if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
+  us_sock_note_prog_end(so, sv[1]); /* the accept channel takes the fd's place */
   return sv[1];
 }
 
