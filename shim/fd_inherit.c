@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "shim/config.h"
 #include "shim/ctl_client.h"
 #include "shim/fdtable.h"
 #include "shim/log.h"
@@ -32,8 +33,11 @@ struct candidate {
   uint64_t ino;
 };
 
-/* A stream or seqpacket AF_UNIX socket (the kinds our channels are). */
-static int unix_socket_ino(int fd, uint64_t *ino) {
+/* A stream or seqpacket AF_UNIX socket (the kinds our channels are) whose
+ * other end was made by the stack's process (the pair's creator is what
+ * SO_PEERCRED names), when that process is known: a program under systemd
+ * whose stdout is journald's socket asks nothing. */
+static int unix_socket_ino(int fd, pid_t stack_pid, uint64_t *ino) {
   struct stat st;
   if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) return 0;
   int v = 0;
@@ -42,6 +46,11 @@ static int unix_socket_ino(int fd, uint64_t *ino) {
   l = sizeof v;
   if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &v, &l) < 0 ||
       (v != SOCK_STREAM && v != SOCK_SEQPACKET))
+    return 0;
+  struct ucred cr;
+  l = sizeof cr;
+  if (stack_pid > 0 && syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) == 0 &&
+      cr.pid != stack_pid)
     return 0;
   *ino = (uint64_t)st.st_ino;
   return 1;
@@ -88,6 +97,8 @@ static int ask(const struct candidate *c, int n) {
 
 int us_fd_inherit_scan(void) {
   if (!us_ctl_client_enabled()) return 0;
+  const char *launcher = getenv(US_ENV_LAUNCHER);
+  pid_t stack_pid = launcher ? (pid_t)atol(launcher) : 0;
   int dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return 0;
   struct candidate cand[US_CTL_RECOGNISE_MAX];
@@ -101,7 +112,7 @@ int us_fd_inherit_scan(void) {
       if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
       int fd = atoi(d->d_name);
       uint64_t ino;
-      if (fd == dfd || us_fd_get(fd) || !unix_socket_ino(fd, &ino)) continue;
+      if (fd == dfd || us_fd_get(fd) || !unix_socket_ino(fd, stack_pid, &ino)) continue;
       cand[n].fd = fd;
       cand[n].ino = ino;
       if (++n == US_CTL_RECOGNISE_MAX) {
