@@ -95,34 +95,68 @@ static int ask(const struct candidate *c, int n) {
   return found;
 }
 
-int us_fd_inherit_scan(void) {
-  if (!us_ctl_client_enabled()) return 0;
-  const char *launcher = getenv(US_ENV_LAUNCHER);
-  pid_t stack_pid = launcher ? (pid_t)atol(launcher) : 0;
+/* Calls fn(fd, arg) for every open fd but the directory's own; stops when
+ * fn returns nonzero and returns that. */
+static int each_fd(int (*fn)(int fd, void *arg), void *arg) {
   int dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return 0;
-  struct candidate cand[US_CTL_RECOGNISE_MAX];
-  int n = 0, found = 0;
-  char buf[4096];
+  char buf[2048];
   long got;
-  while ((got = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
-    for (long off = 0; off < got;) {
+  int r = 0;
+  while (!r && (got = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
+    for (long off = 0; !r && off < got;) {
       struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
       off += d->d_reclen;
       if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-      int fd = atoi(d->d_name);
-      uint64_t ino;
-      if (fd == dfd || us_fd_get(fd) || !unix_socket_ino(fd, stack_pid, &ino)) continue;
-      cand[n].fd = fd;
-      cand[n].ino = ino;
-      if (++n == US_CTL_RECOGNISE_MAX) {
-        found += ask(cand, n);
-        n = 0;
-      }
+      int fd = 0;
+      for (const char *c = d->d_name; *c >= '0' && *c <= '9'; c++) fd = fd * 10 + (*c - '0');
+      if (fd != dfd) r = fn(fd, arg);
     }
   }
   syscall(SYS_close, dfd);
-  if (n) found += ask(cand, n);
-  if (found) us_log_debug("%d inherited socket%s recognised", found, found == 1 ? "" : "s");
-  return found;
+  return r;
+}
+
+static int passed_socket(int fd, void *arg) {
+  pid_t stack_pid = *(pid_t *)arg;
+  long fl = syscall(SYS_fcntl, fd, F_GETFD);
+  if (fl < 0 || (fl & FD_CLOEXEC)) return 0;
+  uint64_t ino;
+  if (us_fd_sock(fd)) return 1;
+  return stack_pid > 0 && unix_socket_ino(fd, stack_pid, &ino);
+}
+
+int us_fd_inherit_passes_socket(void) {
+  const char *launcher = getenv(US_ENV_LAUNCHER);
+  pid_t stack_pid = launcher ? (pid_t)atol(launcher) : 0;
+  return each_fd(passed_socket, &stack_pid);
+}
+
+struct scan {
+  pid_t stack_pid;
+  int n, found;
+  struct candidate cand[US_CTL_RECOGNISE_MAX];
+};
+
+static int scan_one(int fd, void *arg) {
+  struct scan *sc = arg;
+  uint64_t ino;
+  if (us_fd_get(fd) || !unix_socket_ino(fd, sc->stack_pid, &ino)) return 0;
+  sc->cand[sc->n].fd = fd;
+  sc->cand[sc->n].ino = ino;
+  if (++sc->n == US_CTL_RECOGNISE_MAX) {
+    sc->found += ask(sc->cand, sc->n);
+    sc->n = 0;
+  }
+  return 0;
+}
+
+int us_fd_inherit_scan(void) {
+  if (!us_ctl_client_enabled()) return 0;
+  const char *launcher = getenv(US_ENV_LAUNCHER);
+  struct scan sc = {.stack_pid = launcher ? (pid_t)atol(launcher) : 0};
+  each_fd(scan_one, &sc);
+  if (sc.n) sc.found += ask(sc.cand, sc.n);
+  if (sc.found) us_log_debug("%d inherited socket%s recognised", sc.found, sc.found == 1 ? "" : "s");
+  return sc.found;
 }

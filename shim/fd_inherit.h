@@ -16,4 +16,10 @@
  * number of fds recognised as ustack sockets. */
 int us_fd_inherit_scan(void);
 
+/* Before an exec with an environment of the caller's making: 1 if the new
+ * image would inherit a ustack socket (an fd without close-on-exec that the
+ * table knows, or whose pair the stack's process made). Raw system calls
+ * and no allocation: safe in a vfork child. */
+int us_fd_inherit_passes_socket(void);
+
 #endif

@@ -76,4 +76,26 @@ parent again
 eof"
 expect_eq "pass_fds and stdin: the exec'd child's socket is a TCP socket to the peer" "$want" "$RUN_OUT"
 
+# The same with an environment of the caller's making, without LD_PRELOAD
+# or USTACK_*: the exec carries what the new image needs to find its socket.
+u python3 -c "
+import os, socket, subprocess, sys
+s = socket.create_connection(('198.18.0.1', 7))
+subprocess.run([sys.executable, '$T/child.py', str(s.fileno())], pass_fds=[s.fileno()],
+               env={'PATH': '/usr/bin:/bin'}, check=True)
+subprocess.run([sys.executable, '$T/child.py', '0'], stdin=s, env={}, check=True)
+d = s.dup()
+os.set_inheritable(d.fileno(), True)
+pid = os.posix_spawn(sys.executable, [sys.executable, '$T/child.py', str(d.fileno())], {})
+print('posix_spawn exit', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))"
+expect_eq "clean environment: python exits 0" 0 "$RUN_STATUS"
+want="AF_INET SOCK_STREAM ('198.18.0.1', 7) 198.18.0.10
+from the exec'd child
+AF_INET SOCK_STREAM ('198.18.0.1', 7) 198.18.0.10
+from the exec'd child
+AF_INET SOCK_STREAM ('198.18.0.1', 7) 198.18.0.10
+from the exec'd child
+posix_spawn exit 0"
+expect_eq "clean environment (execve, posix_spawn): the child's socket is still a TCP socket" "$want" "$RUN_OUT"
+
 finish
