@@ -36,6 +36,18 @@ if wait_no_stack; then pass "the launcher exits once the daemon is gone"; else f
 u sh -c 'exit 0'
 expect_eq "the next ustack on the same address starts" "0:" "$RUN_STATUS:$RUN_ERR"
 
+# SIGTERM to the background launcher goes on to the daemon, which shuts down;
+# the launcher follows it.
+rm -f "$T/redis.pid"
+u redis-server --daemonize yes --bind 198.18.0.10 --port 6379 --save '' --appendonly no --protected-mode no \
+  --dir "$T" --pidfile "$T/redis.pid" --logfile "$T/redis.log"
+expect_eq "a second daemon starts" "0 PONG" "$RUN_STATUS $(rcli ping)"
+rpid=$(cat "$T/redis.pid" 2>/dev/null)
+kill -TERM $(stacks)
+for ((i = 0; i < 200; i++)); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$rpid" 2>/dev/null; then fail "the daemon did not get the launcher's SIGTERM"; else pass "SIGTERM to the background launcher stops the daemon"; fi
+if wait_no_stack; then pass "and the launcher with it"; else fail "a launcher outlived the daemon: $(stacks)"; fi
+
 # An orphan that execs after its launcher was killed.
 rm -f "$T/go" "$T/done" "$T/orphan.result"
 u sh -c "(
