@@ -98,4 +98,24 @@ from the exec'd child
 posix_spawn exit 0"
 expect_eq "clean environment (execve, posix_spawn): the child's socket is still a TCP socket" "$want" "$RUN_OUT"
 
+# A UDP socket (connected) survives exec as well.
+ip netns exec "$TOPO_SERVER" socat UDP-RECVFROM:9002,bind=198.18.0.1,fork PIPE &
+TOPO_PIDS+=($!)
+wait_port "$TOPO_SERVER" 9002 udp
+cat > "$T/uchild.py" <<'EOF'
+import socket, sys
+s = socket.socket(fileno=int(sys.argv[1]))
+s.settimeout(5)
+s.send(b"datagram from the exec'd child")
+print(s.family.name, s.type.name, s.getpeername(), s.recv(100).decode())
+s.detach()
+EOF
+u python3 -c "
+import socket, subprocess, sys
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.connect(('198.18.0.1', 9002))
+subprocess.run([sys.executable, '$T/uchild.py', str(u.fileno())], pass_fds=[u.fileno()], check=True)"
+expect_eq "a connected UDP socket after exec: family, type, peer, and a datagram both ways" \
+  "AF_INET SOCK_DGRAM ('198.18.0.1', 9002) datagram from the exec'd child" "$RUN_OUT"
+
 finish
