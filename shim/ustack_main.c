@@ -262,7 +262,8 @@ static int run_program(char **argv, char **envp, const sigset_t *fwd) {
 
 /* ---- the front and the server ------------------------------------------ */
 
-/* What the server tells the front, over a pipe: the program's status. */
+/* The server, for the front to relay signals to. (It tells the front the
+ * program's status over a pipe.) */
 static pid_t server_pid;
 
 /* The front passes on signals sent to it by a process (kill, timeout):
