@@ -42,6 +42,9 @@ int us_sock_settle(int fd, struct us_fd_info *e, int clear);
  * (an ICMP error, a failed send), as Linux's next send or receive would.
  * Returns it (positive errno) or 0. */
 int us_dgram_take_error(int fd);
+/* us_sock_settle that also tells (*gone = 1) when the stack could not be
+ * asked: it died, and nothing it knew can be learnt any more. */
+int us_sock_query(int fd, struct us_fd_info *e, int clear, int *gone);
 
 /* Asks the stack for the socket's pending error (SO_ERROR), clearing it. */
 int us_sock_take_error(int fd, struct us_fd_info *e);

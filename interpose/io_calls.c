@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "interpose/interpose.h"
+#include "shim/chan_end.h"
 #include "shim/dgram.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -28,13 +29,23 @@ static void settle_if_connecting(int fd, struct us_fd_info *e) {
   if (e->state == US_FDS_CONNECTING) us_sock_settle(fd, e, 0);
 }
 
+/* The stack is gone (killed, crashed): a network failure unless it had
+ * ended this stream cleanly before it went (shim/chan_end.h). Never a clean
+ * EOF in the middle of a stream: that would truncate downloads silently. */
+static int stack_gone_error(struct us_fd_info *e) {
+  return us_chan_end_clean(e->id) ? 0 : ECONNRESET;
+}
+
 /* read() returned 0: the stack closed the channel after an error (reset,
- * timeout) or the peer's FIN. Only the first read after an error reports it,
- * as on Linux. A FIN only shuts the stack's end for writing; an error
- * closes it whole (POLLHUP here), and only then is the stack asked which. */
+ * timeout) or the peer's FIN, or the stack died. Only the first read after an
+ * error reports it, as on Linux. A FIN only shuts the stack's end for
+ * writing; an error closes it whole (POLLHUP here), and only then is the
+ * stack asked which. */
 static ssize_t stream_eof(int fd, struct us_fd_info *e, size_t asked) {
-  if (asked == 0 || !us_chan_hung_up(fd)) return 0;
-  int err = us_sock_take_error(fd, e);
+  if (asked == 0 || us_ctl_sandboxed || !us_chan_hung_up(fd)) return 0;
+  int gone = 0;
+  int err = us_sock_query(fd, e, US_CTL_CLEAR, &gone);
+  if (gone) err = stack_gone_error(e);
   if (err) {
     errno = err;
     return -1;
@@ -45,7 +56,9 @@ static ssize_t stream_eof(int fd, struct us_fd_info *e, size_t asked) {
 /* A send failed with EPIPE: ECONNRESET if the connection died by error
  * (no signal, like Linux), else EPIPE with SIGPIPE unless MSG_NOSIGNAL. */
 static ssize_t stream_epipe(int fd, struct us_fd_info *e, int flags) {
-  int err = us_sock_take_error(fd, e);
+  int gone = 0;
+  int err = us_sock_query(fd, e, US_CTL_CLEAR, &gone);
+  if (gone) err = 0; /* a dead stack: EPIPE, as after the peer's reset */
   if (err && err != EPIPE) {
     errno = err;
     return -1;
@@ -67,7 +80,8 @@ static ssize_t stream_recvmsg(int fd, struct us_fd_info *e, struct msghdr *mh, i
   m.msg_controllen = 0;
   size_t asked = 0;
   for (size_t i = 0; i < m.msg_iovlen; i++) asked += m.msg_iov[i].iov_len;
-  ssize_t n = us_real(recvmsg)(fd, &m, flags & ~MSG_TRUNC);
+  ssize_t n = us_ctl_sandboxed && !flags ? us_real(readv)(fd, m.msg_iov, (int)m.msg_iovlen)
+                                          : us_real(recvmsg)(fd, &m, flags & ~MSG_TRUNC);
   mh->msg_namelen = 0; /* TCP has no per-message address */
   mh->msg_controllen = 0;
   mh->msg_flags = m.msg_flags & ~MSG_CTRUNC;
@@ -90,6 +104,9 @@ static ssize_t stream_sendmsg(int fd, struct us_fd_info *e, const struct msghdr 
   m.msg_controllen = 0;
   /* MSG_MORE / MSG_CONFIRM / MSG_EOR mean nothing to the channel. */
   int f = (flags & (MSG_DONTWAIT | MSG_OOB)) | MSG_NOSIGNAL;
+  if (us_ctl_sandboxed && !(flags & (MSG_DONTWAIT | MSG_OOB))) /* sendmsg may kill it */
+    return m.msg_iovlen == 1 ? us_real(write)(fd, m.msg_iov[0].iov_base, m.msg_iov[0].iov_len)
+                             : us_real(writev)(fd, m.msg_iov, (int)m.msg_iovlen);
   ssize_t n = us_real(sendmsg)(fd, &m, f);
   if (n < 0 && errno == EPIPE) return stream_epipe(fd, e, flags);
   return n;

@@ -309,9 +309,16 @@ static void channel_restore(int fd, struct us_fd_info *e) {
 }
 
 int us_sock_settle(int fd, struct us_fd_info *e, int clear) {
+  return us_sock_query(fd, e, clear, 0);
+}
+
+int us_sock_query(int fd, struct us_fd_info *e, int clear, int *gone) {
   struct us_ctl_msg m;
   int rc = ctl_simple(US_CTL_STATE, e->id, clear, 0, 0, 0, &m);
-  if (rc < 0 && m.err == 0) return 0; /* stack unreachable: leave as is */
+  if (rc < 0 && m.err == 0) { /* stack unreachable: leave as is */
+    if (gone) *gone = 1;
+    return 0;
+  }
   int err = m.err;
   if (e->state == US_FDS_CONNECTING && m.a != US_CTL_ST_CONNECTING) {
     channel_restore(fd, e);

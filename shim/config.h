@@ -46,6 +46,7 @@ enum {
 #define US_ENV_PCAP "USTACK_PCAP"
 #define US_ENV_LOG "USTACK_LOG"
 #define US_ENV_CTL "USTACK_CTL" /* set by the launcher: its control socket */
+#define US_ENV_LAUNCHER "USTACK_LAUNCHER" /* set by the launcher: its pid */
 #define US_ENV_TRACE "USTACK_TRACE"
 #define US_ENV_TRACE_FILE "USTACK_TRACE_FILE"
 #define US_ENV_TRACE_JSON "USTACK_TRACE_JSON"

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "shim/chan_end.h"
 #include "shim/fdtable.h"
 #include "shim/log.h"
 
@@ -92,6 +93,9 @@ static int ctl_connect(const char *path) {
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
       struct us_fd_info info = {.kind = US_FD_CTL};
       us_fd_set(fd, &info);
+      /* While the stack lives: after it died, nobody could say whether a
+       * channel's EOF was a clean end (chan_end.h). */
+      us_chan_end_attach(path);
       return fd;
     }
     int e = errno;
@@ -169,9 +173,12 @@ static void report_unreachable(int err) {
   us_log_error("cannot reach the stack at %s: %s (network calls fail)", ctl_path, strerror(-err));
 }
 
+int us_ctl_sandboxed;
+
 /* One exchange on a pooled connection; without an answer when posted. */
 static int ctl_exchange(struct us_ctl_msg *m, int *got_fd, int posted) {
   if (got_fd) *got_fd = -1;
+  if (__atomic_load_n(&us_ctl_sandboxed, __ATOMIC_RELAXED)) return -ENETDOWN;
   uint16_t op = m->op;
   for (int attempt = 0; attempt < 2; attempt++) {
     int fd = pool_take();

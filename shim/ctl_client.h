@@ -6,6 +6,12 @@
 
 #include "shim/ctl_proto.h"
 
+/* Set once the program confined itself with a seccomp filter (sshd's
+ * pre-authentication child): system calls outside its list kill it, so the
+ * stack is never asked again (calls that need it fail with ENETDOWN) and
+ * data moves with plain read/write (interpose/process_calls.c). */
+extern int us_ctl_sandboxed;
+
 /* The control socket path: USTACK_CTL unless set here (direct mode). */
 void us_ctl_client_set_path(const char *path);
 /* Nonzero when a stack can be asked (a path is known). */

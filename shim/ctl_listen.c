@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "shim/chan_end.h"
 #include "shim/ctl_server.h"
 #include "shim/host.h"
 
@@ -43,6 +44,10 @@ int us_ctl_listen_open(struct us_ctl_listen *c, char *err, size_t errlen) {
     snprintf(err, errlen, "cannot create the control socket %s: %s", c->path, strerror(errno));
     return -1;
   }
+  if ((r = us_chan_end_create(c->dir)) < 0) {
+    snprintf(err, errlen, "cannot create %s/%s: %s", c->dir, US_CHAN_END_FILE, strerror(-r));
+    return -1;
+  }
   return 0;
 }
 
@@ -50,6 +55,7 @@ void us_ctl_listen_close(struct us_ctl_listen *c) {
   if (c->fd >= 0) syscall(SYS_close, c->fd);
   c->fd = -1;
   if (c->path[0]) unlink(c->path);
+  if (c->dir[0]) us_chan_end_remove(c->dir);
   if (c->dir[0]) rmdir(c->dir);
   c->path[0] = c->dir[0] = 0;
 }

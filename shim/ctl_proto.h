@@ -44,8 +44,30 @@ enum us_ctl_op {
                         to wait for (not the last close, or already over); else
                         fd: it hangs up once the close is over (FIN acknowledged
                         or the connection ended) */
+  US_CTL_RECOGNISE,  /* a = n, data = n uint64_t inodes of AF_UNIX sockets a program
+                        inherited across exec -> a = n, b = sizeof(struct
+                        us_ctl_sockinfo), data = n of them, in the same order */
   US_CTL__MAX
 };
+
+/* US_CTL_RECOGNISE: inodes per request. Each answer entry may grow to
+ * US_CTL_DATA_MAX / US_CTL_RECOGNISE_MAX bytes; a reader takes the fields it
+ * knows (the first min(b, its sizeof) bytes of each). */
+#define US_CTL_RECOGNISE_MAX 32
+
+/* What the stack knows of one program socket, by the inode of the channel's
+ * program end (the fd itself is all that survives an exec). sock == 0: not
+ * one of ours (an ordinary AF_UNIX socket). */
+struct us_ctl_sockinfo {
+  uint32_t sock;
+  uint8_t type;   /* SOCK_STREAM or SOCK_DGRAM */
+  uint8_t family; /* AF_INET or AF_INET6, as the program asked */
+  uint8_t state;  /* US_CTL_ST_*; a TCP connection that completed and then
+                     ended reads CONNECTED (its error is for the calls after) */
+  uint8_t flags;  /* US_CTL_SI_* */
+};
+#define US_CTL_SI_REUSEADDR 1
+#define US_CTL_SI_BROADCAST 2
 
 /* flags of US_CTL_CONNECT: the destination is 127.0.0.0/8. The answer
  * sets US_CTL_F_KERNEL (with an error) when no ustack listener has that

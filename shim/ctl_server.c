@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shim/fdtable.h"
@@ -126,6 +127,11 @@ uint32_t us_srv_listener_ip(struct us_ctl_server *srv, uint16_t port) {
   return 0;
 }
 
+void us_sock_note_prog_end(struct us_sock *so, int fd) {
+  struct stat st;
+  so->prog_ino = fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
 static void poll_closed(uv_handle_t *h) { us_free(h); }
 
 void us_sock_close_chan(struct us_sock *so) {
@@ -237,9 +243,46 @@ static int do_socket(struct us_ctl_server *srv, struct us_ctl_msg *m) {
   /* The program end goes without blocking flags: the program sets its own. */
   int fl = fcntl(sv[1], F_GETFL);
   if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
+  so->family = m->b == AF_INET6 ? AF_INET6 : AF_INET;
+  us_sock_note_prog_end(so, sv[1]);
   m->sock = so->id;
   if (type == SOCK_DGRAM) sock_udp_key(so, m);
   return sv[1];
+}
+
+/* A program after exec asks which of the AF_UNIX sockets it inherited are
+ * ours. Rare (only at the start of a program that inherited sockets), so a
+ * walk over the table: nothing is kept for it on the hot path. */
+static void sockinfo_of(const struct us_sock *so, struct us_ctl_sockinfo *si) {
+  si->sock = so->id;
+  si->type = (uint8_t)so->type;
+  si->family = so->family ? so->family : AF_INET;
+  int st = so->state;
+  if (so->type == SOCK_STREAM && st == US_CTL_ST_CLOSED)
+    st = so->was_connected ? US_CTL_ST_CONNECTED : so->err ? US_CTL_ST_FAILED : st;
+  si->state = (uint8_t)st;
+  si->flags = (uint8_t)((so->reuseaddr ? US_CTL_SI_REUSEADDR : 0) |
+                        (so->broadcast ? US_CTL_SI_BROADCAST : 0));
+}
+
+static void do_recognise(struct us_ctl_server *srv, struct us_ctl_msg *m) {
+  uint64_t ino[US_CTL_RECOGNISE_MAX];
+  int n = m->a;
+  if (n < 0 || n > US_CTL_RECOGNISE_MAX || m->len < (size_t)n * sizeof *ino) {
+    m->err = EINVAL;
+    return;
+  }
+  memcpy(ino, m->data, (size_t)n * sizeof *ino);
+  struct us_ctl_sockinfo out[US_CTL_RECOGNISE_MAX];
+  memset(out, 0, sizeof out);
+  for (uint32_t i = 0; i < srv->nslots; i++) {
+    struct us_sock *so = srv->slots[i];
+    if (!so || !so->prog_ino) continue;
+    for (int k = 0; k < n; k++)
+      if (ino[k] == so->prog_ino) sockinfo_of(so, &out[k]);
+  }
+  us_ctl_set_data(m, out, (size_t)n * sizeof *out);
+  m->b = (int32_t)sizeof *out;
 }
 
 static void conn_close(struct ctl_conn *c);
@@ -274,6 +317,11 @@ static void handle(struct ctl_conn *c, struct us_ctl_msg *m) {
   }
   if (m->op == US_CTL_RESOLVE_PTR) {
     c->resolving = sock_resolve_ptr(srv, m, resolve_done, c);
+    return;
+  }
+  if (m->op == US_CTL_RECOGNISE) {
+    do_recognise(srv, m);
+    reply(c, m, -1);
     return;
   }
   if (m->op == US_CTL_STATS) { /* `ustack ss`: shim/stats_ctl.c */

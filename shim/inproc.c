@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "shim/chan_end.h"
 #include "shim/config.h"
 #include "shim/ctl_client.h"
 #include "shim/ctl_listen.h"
@@ -74,7 +75,11 @@ static void remove_dead_ctl(const char *path) {
   *slash = 0;
   const char *base = strrchr(dir, '/');
   if (!base || strncmp(base, "/ustack.", 8) != 0) return;
-  if (unlink(path) == 0) rmdir(dir);
+  if (unlink(path) < 0) return;
+  char ends[PATH_MAX];
+  snprintf(ends, sizeof ends, "%.*s/" US_CHAN_END_FILE, (int)(sizeof ends - 8), dir);
+  unlink(ends);
+  rmdir(dir);
 }
 
 /* Is pid this process's parent, grandparent...? */
@@ -113,6 +118,10 @@ int us_inproc_start(void) {
   const char *ctl = getenv(US_ENV_CTL);
   if (ctl && *ctl) {
     if (ctl_alive(ctl)) return 0;
+    /* A launcher's tree whose launcher was killed: the address belongs to
+     * the tree, and a stack started here by one of its orphans would keep
+     * it. Its network calls fail instead, as with any dead stack. */
+    if (env_set(US_ENV_LAUNCHER)) return 0;
     remove_dead_ctl(ctl);
   }
   if (!env_set(US_ENV_IP) && !env_set(US_ENV_IF)) return 0;

@@ -39,6 +39,8 @@ struct us_sock {
   unsigned orphan : 1;     /* program gone: finishing the close (busy) */
   unsigned was_connected : 1; /* the handshake completed (an error came after) */
   unsigned reuseaddr : 1, keepalive : 1, broadcast : 1;
+  uint8_t family;      /* AF_INET or AF_INET6, as the program asked */
+  uint64_t prog_ino;   /* inode of the channel's program end (US_CTL_RECOGNISE) */
   struct us_tcp_sock *tcp;
   struct udp_sock *udp;
   uint32_t local_ip;   /* host byte order: names kept for a dead socket */
@@ -71,6 +73,9 @@ void us_srv_sock_bury(struct us_sock *so);
 void us_sock_poll(struct us_sock *so, int events, uv_poll_cb cb);
 /* 1 if every program copy of the channel is closed (POLLHUP). */
 int us_sock_hung_up(const struct us_sock *so);
+/* The channel's program end is fd (still ours to pass on): remember its
+ * inode, by which a program recognises the socket after an exec. */
+void us_sock_note_prog_end(struct us_sock *so, int fd);
 /* Closes the stack end of the channel (and its poll handle). */
 void us_sock_close_chan(struct us_sock *so);
 

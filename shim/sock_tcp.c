@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "shim/chan_end.h"
 #include "shim/sock.h"
 #include "common/alloc.h"
 #include "stack/ipv4.h"
@@ -142,6 +143,7 @@ static void pump_out(struct us_sock *so) {
     size_t total = us_tcp_peek(so->tcp, &p1, &n1, &p2, &n2);
     if (!total) {
       if (us_tcp_eof(so->tcp) && !so->wr_shut) {
+        us_chan_end_mark(so->id); /* first: a program may read the EOF at once */
         shutdown(so->chan, SHUT_WR);
         so->wr_shut = 1;
         if (so->chan_eof) {
@@ -257,6 +259,8 @@ static void listener_accept(struct us_sock *l) {
       continue;
     }
     c->tcp = t;
+    c->family = l->family;
+    us_sock_note_prog_end(c, sv[1]);
     us_tcp_set_callback(t, tcp_ev, c);
     c->state = US_CTL_ST_CONNECTED;
     c->was_connected = 1;
@@ -462,6 +466,7 @@ int sock_tcp_listen(struct us_sock *so, struct us_ctl_msg *m) {
   update_poll(so);
   int fl = fcntl(sv[1], F_GETFL);
   if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
+  us_sock_note_prog_end(so, sv[1]); /* the accept channel takes the fd's place */
   return sv[1];
 }
 

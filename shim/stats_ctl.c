@@ -50,6 +50,22 @@ int us_stats_live_fd(struct us_stack *s) {
   return fd;
 }
 
+/* The launcher's front process is the parent of the one that runs the
+ * stack (shim/ustack_main.c): either pid names the launcher. */
+static long parent_of(long pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char *rp = strrchr(buf, ')');
+  char state;
+  long ppid;
+  return rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 ? ppid : -1;
+}
+
 /* Asks the stack behind the control socket at path; prints its answer. */
 static int ask(const char *path, int want_pid) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -73,7 +89,7 @@ static int ask(const char *path, int want_pid) {
     if (fd >= 0) close(fd);
     return -(m.err ? m.err : EPROTO);
   }
-  if (want_pid && m.a != want_pid) {
+  if (want_pid && m.a != want_pid && parent_of(m.a) != want_pid) {
     close(fd);
     return -ESRCH;
   }

@@ -7,7 +7,20 @@
  * with libustack.so preloaded (absolute path, found beside this binary as
  * ../lib/libustack.so) and the USTACK_* configuration in its environment,
  * forwards the usual termination signals to it, and exits with its status
- * (128+N when killed by signal N). Exit status 2: ustack could not start. */
+ * (128+N when killed by signal N). Exit status 2: ustack could not start.
+ *
+ * Two processes: the one the shell waits for (the front) and, forked from it
+ * before anything starts, the server, which runs the stack, is the
+ * program's parent and a child subreaper (PR_SET_CHILD_SUBREAPER): orphans
+ * of the tree (a daemon's forked child) become its children, so it knows
+ * when the last process of the tree is gone. When the program exits and the
+ * tree lives on (`redis-server --daemonize yes`), the front returns the
+ * program's status to the shell as usual while the server detaches (its own
+ * session, standard fds on /dev/null) and serves the tree until its last
+ * process exits. The server dies with the front while the program runs, so
+ * that kill -9 of the launcher takes the stack with it. */
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -15,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,9 +114,15 @@ static char **child_env(const struct us_config *cfg, const char *lib, const char
   k += (size_t)us_config_to_env(cfg, env + k, 12);
   size_t clen = strlen(ctl) + 16;
   char *c = malloc(clen);
-  if (!c) return NULL;
+  char *owner = malloc(64);
+  if (!c || !owner) return NULL;
   snprintf(c, clen, "%s=%s", US_ENV_CTL, ctl);
   env[k++] = c;
+  /* Tells a process of the tree that finds the control socket dead (the
+   * launcher was killed) not to start a stack of its own on the tree's
+   * address (shim/inproc.c). */
+  snprintf(owner, 64, "%s=%ld", US_ENV_LAUNCHER, (long)getpid());
+  env[k++] = owner;
   env[k] = NULL;
   return env;
 }
@@ -239,6 +260,112 @@ static int run_program(char **argv, char **envp, const sigset_t *fwd) {
   return status;
 }
 
+/* ---- the front and the server ------------------------------------------ */
+
+/* The server, for the front to relay signals to. (It tells the front the
+ * program's status over a pipe.) */
+static pid_t server_pid;
+
+/* The front passes on signals sent to it by a process (kill, timeout):
+ * those from the terminal already reached the whole process group. */
+static void relay_signal(int sig, siginfo_t *si, void *ctx) {
+  (void)ctx;
+  if (si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL)
+    if (server_pid > 0) kill(server_pid, sig);
+}
+
+/* The front: waits for the program's status (or the server's end) and
+ * exits with it. */
+static int front(int rd, const sigset_t *mask) {
+  struct sigaction sa = {.sa_sigaction = relay_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < sizeof forwarded_signals / sizeof *forwarded_signals; i++)
+    sigaction(forwarded_signals[i], &sa, NULL);
+  sigprocmask(SIG_SETMASK, mask, NULL);
+  int status;
+  ssize_t n;
+  while ((n = read(rd, &status, sizeof status)) < 0 && errno == EINTR) {
+  }
+  if (n == (ssize_t)sizeof status) return status; /* a detached server goes on */
+  int st; /* the server ended without a word: it crashed or was killed */
+  while (waitpid(server_pid, &st, 0) < 0)
+    if (errno != EINTR) return EXIT_SETUP;
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : EXIT_SETUP;
+}
+
+static void tell_front(int wr, int status) {
+  if (wr < 0) return;
+  if (write(wr, &status, sizeof status) < 0) { /* the front is gone: nobody to tell */ }
+  close(wr);
+}
+
+/* Reaps exited children without waiting. 1 if any child is still alive. */
+static int tree_alive(void) {
+  for (;;) {
+    pid_t p = waitpid(-1, NULL, WNOHANG);
+    if (p > 0) continue;
+    return p == 0;
+  }
+}
+
+static volatile sig_atomic_t stop_signal;
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+/* A signal to the detached server goes on to its children (the tree's top
+ * processes, which are ours: orphans came to us), as it went to the
+ * program before. */
+static void signal_children(int sig) {
+  DIR *d = opendir("/proc");
+  if (!d) return;
+  struct dirent *e;
+  pid_t self = getpid();
+  while ((e = readdir(d))) {
+    long pid = strtol(e->d_name, NULL, 10);
+    if (pid <= 0) continue;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f) continue;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')'); /* the name may hold spaces and ')' */
+    char state;
+    long ppid;
+    if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == self)
+      kill((pid_t)pid, sig);
+  }
+  closedir(d);
+}
+
+/* The program exited and its tree lives on: let the shell go on and serve
+ * the tree until its last process is gone. */
+static void serve_detached(int wr, int status) {
+  prctl(PR_SET_PDEATHSIG, 0);
+  setsid();
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    close(null);
+  }
+  struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART */
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < sizeof forwarded_signals / sizeof *forwarded_signals; i++)
+    sigaction(forwarded_signals[i], &sa, NULL);
+  signal(SIGHUP, SIG_IGN);
+  tell_front(wr, status);
+  for (;;) {
+    if (stop_signal) {
+      signal_children(stop_signal);
+      stop_signal = 0;
+    }
+    if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD) return;
+  }
+}
+
 int main(int argc, char **argv) {
   struct us_config cfg;
   int prog = argc;
@@ -251,20 +378,53 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ustack: cannot find libustack.so at %s (install it beside bin/ as lib/)\n", lib);
     return EXIT_SETUP;
   }
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0) {
+    fprintf(stderr, "ustack: cannot create a pipe: %s\n", strerror(errno));
+    return EXIT_SETUP;
+  }
+  pid_t front_pid = getpid();
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old); /* no signal lost before the front relays */
+  server_pid = fork();
+  if (server_pid < 0) {
+    fprintf(stderr, "ustack: cannot fork: %s\n", strerror(errno));
+    return EXIT_SETUP;
+  }
+  if (server_pid > 0) {
+    close(pfd[1]);
+    return front(pfd[0], &old); /* installs the relay before unblocking */
+  }
+  /* The server. */
+  close(pfd[0]);
+  int wr = pfd[1];
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != front_pid) _exit(EXIT_SETUP); /* the front died meanwhile */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t fwd;
   install_forwarding(&fwd);
+  sigprocmask(SIG_SETMASK, &old, NULL);
   struct launcher l;
   if (launcher_start(&l, &cfg, err, sizeof err) < 0) {
     fprintf(stderr, "ustack: %s\n", err);
+    tell_front(wr, EXIT_SETUP);
     return EXIT_SETUP;
   }
   char **envp = child_env(&cfg, lib, l.ctl.path);
   if (!envp) {
     fprintf(stderr, "ustack: out of memory\n");
     launcher_stop(&l, 0);
+    tell_front(wr, EXIT_SETUP);
     return EXIT_SETUP;
   }
   status = run_program(argv + prog, envp, &fwd);
+  if (ip_conflict) status = EXIT_SETUP;
+  if (!ip_conflict && !early_signal && tree_alive()) {
+    serve_detached(wr, status);
+    wr = -1;
+  }
   launcher_stop(&l, !ip_conflict && !early_signal);
-  return ip_conflict ? EXIT_SETUP : status;
+  tell_front(wr, status);
+  return status;
 }

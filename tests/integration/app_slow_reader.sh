@@ -12,25 +12,22 @@ ip netns exec "$TOPO_CLIENT" "$USTACK" "${USTACK_OPTS[@]}" -- python3 -c '
 import socket, sys
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind(("0.0.0.0", 9000)); l.listen(1)
+open(sys.argv[2], "w").close()
 c, _ = l.accept()
 c.sendall(open(sys.argv[1], "rb").read())
 c.close()
-' "$T/data" 2>"$T/server.err" &
+' "$T/data" "$T/listening" 2>"$T/server.err" &
 SPID=$!
 TOPO_PIDS+=($SPID)
+# Until it listens: python under pyenv's shims can take seconds to start on a
+# busy machine.
+for ((i = 0; i < 600; i++)); do [ -e "$T/listening" ] && break; sleep 0.05; done
 # A Linux reader with a small window taking 32 KiB every 0.25 s: the 2 MiB
 # take about 16 s, most of it after the server program has exited.
 ip netns exec "$TOPO_SERVER" python3 -c '
 import socket, sys, time
-# The server may still be starting (a loaded machine): try for 30 s.
-for _ in range(300):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
-    try:
-        s.connect(("198.18.0.10", 9000)); break
-    except OSError:
-        s.close(); time.sleep(0.1)
-else:
-    sys.exit("the server never listened")
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+s.connect(("198.18.0.10", 9000))
 out = open(sys.argv[1], "wb")
 while True:
     b = s.recv(32768)

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
@@ -18,6 +19,7 @@
 #include "twostack.h"
 
 extern "C" {
+#include "shim/chan_end.h"
 #include "shim/ctl_proto.h"
 #include "shim/ctl_server.h"
 #include "shim/dgram.h"
@@ -416,6 +418,95 @@ TEST_F(CtlServer, DatagramChannelSendsOnlyKeyedMessages) {
   close(sfd);
   EXPECT_TRUE(turn_until([&] { return us_ctl_server_busy(srv) == 0; }));
   us_udp_close(ub);
+// After exec a program knows only its fds: the stack tells which inherited
+// AF_UNIX sockets are its channels, by the inode of the program end.
+static uint64_t ino_of(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+TEST_F(CtlServer, RecogniseChannelsByInode) {
+  Peer peer;
+  listen_on_b(t, peer, 80);
+  int conn;
+  uint32_t cid = connect_to_peer(peer, 80, &conn);
+  int fresh = -1;
+  us_ctl_msg r = call(req(US_CTL_SOCKET, 0, SOCK_STREAM, AF_INET6), &fresh);
+  uint32_t fid = r.sock;
+  int dg = -1;
+  uint32_t did = call(req(US_CTL_SOCKET, 0, SOCK_DGRAM, AF_INET), &dg).sock;
+  int lfd2 = -1, acc = -1;
+  uint32_t lid = new_socket(&lfd2);
+  ASSERT_EQ(call(req(US_CTL_LISTEN, lid, 8), &acc).err, 0);
+  int plain[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, plain), 0);
+
+  uint64_t inos[5] = {ino_of(conn), ino_of(fresh), ino_of(dg), ino_of(acc), ino_of(plain[0])};
+  us_ctl_msg m = req(US_CTL_RECOGNISE, 0, 5);
+  us_ctl_set_data(&m, inos, sizeof inos);
+  r = call(m);
+  ASSERT_EQ(r.err, 0);
+  ASSERT_EQ(r.a, 5);
+  ASSERT_GE((size_t)r.b, sizeof(us_ctl_sockinfo));
+  us_ctl_sockinfo si[5];
+  for (int i = 0; i < 5; i++) memcpy(&si[i], r.data + i * r.b, sizeof si[i]);
+  EXPECT_EQ(si[0].sock, cid);
+  EXPECT_EQ(si[0].type, SOCK_STREAM);
+  EXPECT_EQ(si[0].family, AF_INET);
+  EXPECT_EQ(si[0].state, US_CTL_ST_CONNECTED);
+  EXPECT_EQ(si[1].sock, fid);
+  EXPECT_EQ(si[1].family, AF_INET6) << "the family the program asked for";
+  EXPECT_EQ(si[1].state, US_CTL_ST_NONE);
+  EXPECT_EQ(si[2].sock, did);
+  EXPECT_EQ(si[2].type, SOCK_DGRAM);
+  EXPECT_EQ(si[3].sock, lid) << "a listener is known by its accept channel";
+  EXPECT_EQ(si[3].state, US_CTL_ST_LISTENING);
+  EXPECT_EQ(si[4].sock, 0u) << "an ordinary socketpair is not ours";
+
+  // Bad counts are refused, not read past.
+  m = req(US_CTL_RECOGNISE, 0, US_CTL_RECOGNISE_MAX + 1);
+  EXPECT_EQ(call(m).err, EINVAL);
+  m = req(US_CTL_RECOGNISE, 0, 2);
+  us_ctl_set_data(&m, inos, sizeof inos[0]);
+  EXPECT_EQ(call(m).err, EINVAL);
+  for (int fd : {conn, fresh, dg, lfd2, acc, plain[0], plain[1]}) close(fd);
+  us_tcp_close(peer.c);
+  us_tcp_close(peer.l);
+}
+
+// The peer's FIN is marked in the clean-end table before the channel shows
+// it; a reset is not.
+TEST_F(CtlServer, CleanEndTableMarksFinNotReset) {
+  char dir[] = "/tmp/ustack-ends.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  ASSERT_EQ(us_chan_end_create(dir), 0);
+  us_chan_end_attach((std::string(dir) + "/ctl").c_str());
+  Peer peer;
+  listen_on_b(t, peer, 80);
+  int a, b;
+  uint32_t ida = connect_to_peer(peer, 80, &a);
+  ASSERT_TRUE(turn_until([&] { return peer.c != nullptr; }));
+  us_tcp_sock *pa = peer.c;
+  peer.c = nullptr;
+  uint32_t idb = connect_to_peer(peer, 80, &b);
+  ASSERT_TRUE(turn_until([&] { return peer.c != nullptr; }));
+  us_tcp_sock *pb = peer.c;
+  EXPECT_FALSE(us_chan_end_clean(ida));
+  us_tcp_shutdown(pa, SHUT_WR);
+  ASSERT_TRUE(turn_until([&] { return ready(a, POLLIN); }));
+  char buf[8];
+  EXPECT_EQ(read(a, buf, sizeof buf), 0);
+  EXPECT_TRUE(us_chan_end_clean(ida));
+  us_tcp_abort(pb);
+  ASSERT_TRUE(turn_until([&] { return ready(b, POLLIN); }));
+  EXPECT_EQ(read(b, buf, sizeof buf), 0);
+  EXPECT_FALSE(us_chan_end_clean(idb)) << "a reset is no clean end";
+  close(a);
+  close(b);
+  us_tcp_close(pa);
+  us_tcp_close(peer.l);
+  us_chan_end_remove(dir);
+  EXPECT_EQ(rmdir(dir), 0) << "the table file is removed";
 }
 
 }  // namespace
