@@ -175,6 +175,7 @@ static ssize_t dgram_sendmsg(int fd, struct us_fd_info *e, const struct msghdr *
   if (rc < 0) return us_ret(rc);
   struct msghdr m = {.msg_iov = iov, .msg_iovlen = mh->msg_iovlen + 1};
   ssize_t n = us_real(sendmsg)(fd, &m, (flags & MSG_DONTWAIT) | MSG_NOSIGNAL);
+  if (n < 0 && errno == EPIPE) return us_ret(-ENETDOWN); /* the stack died */
   if (n < 0) return -1;
   return n - (ssize_t)sizeof h;
 }
@@ -190,7 +191,9 @@ static ssize_t dgram_recvmsg(int fd, struct us_fd_info *e, struct msghdr *mh, in
   int f = flags & (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
   ssize_t n = us_real(recvmsg)(fd, &m, f);
   if (n < 0) return -1;
-  if ((size_t)n < sizeof h) return 0; /* the stack went away */
+  /* The stack never hangs up a datagram channel while it lives: it died.
+   * A UDP socket has no end of stream, so that is a network failure. */
+  if ((size_t)n < sizeof h) return us_ret(-ENETDOWN);
   if (h.flags & US_DGRAM_ERR) {
     if (flags & MSG_PEEK) /* consume the error so it is reported once */
       us_real(recv)(fd, &h, sizeof h, MSG_DONTWAIT);

@@ -106,4 +106,35 @@ touch "$T/fin.go"
 wait_file "$T/fin.result"
 expect_eq "FIN before the stack died: every byte, then a clean EOF" "EOF after 100 bytes" "$(cat "$T/fin.result")"
 
+# 4. UDP has no end of stream: a datagram socket whose stack died fails its
+# receive and its send with ENETDOWN, never hands out an empty datagram.
+ip netns exec "$TOPO_CLIENT" "$USTACK" "${USTACK_OPTS[@]}" -- python3 -c "
+import os, socket, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(('0.0.0.0', 9002))
+open('$T/udp.ready', 'w').close()
+while not os.path.exists('$T/udp.go'):
+    time.sleep(0.02)
+res = []
+try:
+    d, a = u.recvfrom(100)
+    res.append('datagram %r from %r' % (d, a))
+except OSError as e:
+    res.append('recv ' + os.strerror(e.errno))
+try:
+    u.sendto(b'x', ('198.18.0.1', 9))
+    res.append('sent')
+except OSError as e:
+    res.append('send ' + os.strerror(e.errno))
+open('$T/udp.result', 'w').write(', '.join(res) + '\\n')
+" 2>/dev/null &
+lpid=$!
+TOPO_PIDS+=($lpid)
+wait_file "$T/udp.ready"
+kill_launcher $lpid
+touch "$T/udp.go"
+wait_file "$T/udp.result"
+expect_eq "UDP after the stack died: ENETDOWN both ways" \
+  "recv Network is down, send Network is down" "$(cat "$T/udp.result")"
+
 finish
