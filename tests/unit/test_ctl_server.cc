@@ -418,6 +418,8 @@ TEST_F(CtlServer, DatagramChannelSendsOnlyKeyedMessages) {
   close(sfd);
   EXPECT_TRUE(turn_until([&] { return us_ctl_server_busy(srv) == 0; }));
   us_udp_close(ub);
+}
+
 // After exec a program knows only its fds: the stack tells which inherited
 // AF_UNIX sockets are its channels, by the inode of the program end.
 static uint64_t ino_of(int fd) {
