@@ -19,6 +19,7 @@ static void inherit(struct us_tcp_sock *c, const struct us_tcp_sock *l) {
   c->rcvbuf = l->rcvbuf;
   c->sndbuf = l->sndbuf;
   c->rcvbuf_set = l->rcvbuf_set;
+  c->sndbuf_set = l->sndbuf_set;
   c->nodelay = l->nodelay;
   c->cork = l->cork;
   c->keepalive = l->keepalive;
@@ -61,9 +62,8 @@ static struct us_tcp_sock *new_child(struct us_tcp_sock *l, const struct ipv4_rx
   c->irs = seg->seq;
   c->rcv_nxt = c->rcv_read = c->rcv_adv = seg->seq + 1;
   c->adv_mss = tcp_local_mss(c);
-  c->rcv_wscale = (uint8_t)tcp_choose_wscale(c->rcvbuf_set ? c->rcvbuf
-                                             : (c->rcvbuf > TCP_WSCALE_SPACE ? c->rcvbuf
-                                                                             : TCP_WSCALE_SPACE));
+  c->rcv_wscale = tcp_initial_wscale(c);
+  tcp_ecn_syn_rcvd(c, ip->tos, seg->flags);
   c->ts_offset = tcp_ts_offset(&s->tcp->key, c->lip, c->rip);
   c->last_rx = s->now;
   tcp_hash_insert(s->tcp, c);
