@@ -142,6 +142,7 @@ struct us_tcp_sock {
   uint8_t ecn_ok;         /* negotiated: our data goes out ECT(0) */
   uint8_t ecn_ece;        /* a CE arrived: set ECE on our ACKs until a CWR comes */
   uint8_t ecn_cwr;        /* we reduced on ECE: set CWR on the next new data */
+  uint8_t ecn_reduced;    /* a reduction for ECE happened, ecn_high is valid */
   uint32_t ecn_high;      /* no second reduction before snd_una passes this */
 
   /* ACK policy. */

@@ -40,10 +40,13 @@ int tcp_ecn_ece(struct us_tcp_sock *c, uint8_t flags) {
   if (!c->ecn_ok || !(flags & TCP_ECE) || (flags & TCP_SYN)) return 0;
   /* Already reducing (recovery, a timeout, or an ECE this window). */
   if (c->ca_state != TCP_CA_OPEN && c->ca_state != TCP_CA_DISORDER) return 0;
-  if (c->ecn_cwr || seq_lt(c->snd_una, c->ecn_high)) return 0;
+  /* As Linux's CWR state: held until something above the reduction's
+   * snd_max is ACKed, so the CWR (sent at or above it) reached the peer. */
+  if (c->ecn_cwr || (c->ecn_reduced && seq_leq(c->snd_una, c->ecn_high))) return 0;
   tcp_cc_enter_recovery(&c->cc, c->s->now);
   c->undo_valid = 0; /* a congestion signal is never undone */
   c->ecn_high = c->snd_max;
+  c->ecn_reduced = 1;
   c->ecn_cwr = 1;
   us_count(c->s, US_CNT_TCP_ECN_ECE);
   return 1;

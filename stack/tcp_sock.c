@@ -109,7 +109,7 @@ static void reset_for_connect(struct us_tcp_sock *c) {
   c->ack_now = 0;
   c->unacked_bytes = 0;
   c->peer_mss = 0;
-  c->ecn_ok = c->ecn_ece = c->ecn_cwr = 0;
+  c->ecn_ok = c->ecn_ece = c->ecn_cwr = c->ecn_reduced = 0;
   c->rcvq_space = 0;
 }
 
