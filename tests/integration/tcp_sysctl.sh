@@ -92,7 +92,13 @@ print(got[-10:].decode().strip())
 ' 2>&1)
 expect_match "Linux client got the ustack server's answer" "y linux$" "$reply"
 stack_stop
-sleep 0.3
+# tcpdump writes each packet as it handles it (-U) but may be behind: stop
+# it only once both FINs of the last connection are in the file.
+for ((i = 0; i < 100; i++)); do
+  n=$(tcpdump -nn -r "$T/peer.pcap" 'tcp port 5002 and tcp[tcpflags] & tcp-fin != 0' 2>/dev/null | wc -l)
+  ((n >= 2)) && break
+  sleep 0.05
+done
 kill -INT "$TD" 2>/dev/null; wait "$TD" 2>/dev/null
 
 syns=$(tcpdump -nn -r "$T/peer.pcap" 'tcp dst port 5001 and tcp[tcpflags] & tcp-syn != 0' 2>/dev/null)
