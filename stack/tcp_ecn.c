@@ -27,11 +27,15 @@ void tcp_ecn_synack_rcvd(struct us_tcp_sock *c, uint8_t flags) {
 
 void tcp_ecn_rx(struct us_tcp_sock *c, uint8_t ip_tos, uint8_t flags) {
   if (!c->ecn_ok) return;
-  if (flags & TCP_CWR) c->ecn_ece = 0;
-  if ((ip_tos & IPV4_ECN_MASK) == IPV4_ECN_CE) {
-    if (!c->ecn_ece) c->quickack = TCP_QUICKACKS;
-    c->ecn_ece = 1;
+  if (flags & TCP_CWR) { /* the sender reacted: stop echoing, tell it at once */
+    c->ecn_ece = 0;
     c->ack_now = 1;
+  }
+  if ((ip_tos & IPV4_ECN_MASK) == IPV4_ECN_CE) {
+    /* Do not delay the echo: the sender's cwnd may be small (Linux: two
+     * quick ACKs when the echo starts). */
+    if (!c->ecn_ece && c->quickack < 2) c->quickack = 2;
+    c->ecn_ece = 1;
     us_count(c->s, US_CNT_TCP_ECN_CE);
   }
 }
