@@ -392,3 +392,38 @@ TEST(TcpRcvBuf, SoRcvbufLocksIt) {
   ASSERT_TRUE(p.t.run_until([&] { f.pump(); return f.done(); }, p.t.now + US_SEC(60)));
   EXPECT_LE(max_window(p, 1, ws), 256u << 10);
 }
+
+// ECN beside loss recovery: both ends with tcp_ecn=1, 3% loss each way and
+// every 50th data frame marked CE; every byte arrives, in order.
+TEST(TcpEcn, MarksAndLossTogether) {
+  TwoStackOptions o;
+  for (int d = 0; d < 2; d++) o.faults[d].loss = 0.03;
+  Pair p(o);
+  p.logging = false;
+  for (int i = 0; i < 2; i++) set_sys(p.t.st[i], [](us_tcp_sysctls *v) { v->ecn = 1; });
+  p.connect();
+  int n = 0;
+  std::vector<std::vector<uint8_t>> held;
+  p.t.drop = [&](int d, uint64_t, const uint8_t *f, size_t len) {
+    Seg s;
+    if (d != 0 || !parse_frame(f, len, &s) || !s.len || ++n % 50) return false;
+    held.emplace_back(f, f + len);
+    uint8_t *ip = &held.back()[14];
+    ip[1] |= 3;
+    ip[10] = ip[11] = 0;
+    uint16_t c = us_csum_fold(us_csum_add(0, ip, 20));
+    ip[10] = (uint8_t)(c >> 8);
+    ip[11] = (uint8_t)c;
+    return true;
+  };
+  Flow f(p.cli.s, p.srv.s, 4 << 20, 3);
+  ASSERT_TRUE(p.t.run_until([&] {
+    for (auto &h : held) us_stack_input(p.t.b, h.data(), h.size(), nullptr, p.t.now);
+    held.clear();
+    f.pump();
+    return f.done();
+  }, p.t.now + US_SEC(120)));
+  EXPECT_FALSE(f.bad);
+  EXPECT_GT(p.t.counter(1, US_CNT_TCP_ECN_CE), 0u);
+  EXPECT_GT(p.t.counter(0, US_CNT_TCP_ECN_ECE), 0u);
+}
