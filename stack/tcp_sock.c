@@ -532,7 +532,8 @@ void us_tcp_get_info(const struct us_tcp_sock *c, struct us_tcp_info *i) {
   i->tcpi_retransmits = c->retransmits;
   i->tcpi_probes = c->probes;
   i->tcpi_backoff = c->backoff;
-  i->tcpi_options = (c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0);
+  i->tcpi_options = (c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0) |
+                    (c->ecn_ok ? 8 : 0); /* TCPI_OPT_ECN */
   i->tcpi_snd_wscale = c->ws_ok ? c->snd_wscale : 0;
   i->tcpi_rcv_wscale = c->ws_ok ? c->rcv_wscale : 0;
   i->tcpi_rto = (uint32_t)c->rto;

@@ -238,6 +238,11 @@ TEST(TcpEcn, RequestedAndAccepted) {
   EXPECT_EQ(TCP_ECE, sa[0].flags & (TCP_ECE | TCP_CWR));
   EXPECT_EQ(0, syn[0].tos & 3);
   EXPECT_EQ(0, sa[0].tos & 3);
+  us_tcp_info i;
+  us_tcp_get_info(p.cli.s, &i);
+  EXPECT_EQ(1u | 2u | 4u | 8u, i.tcpi_options);  // TCPI_OPT_ECN, as ss -i shows "ecn"
+  us_tcp_get_info(p.srv.s, &i);
+  EXPECT_EQ(1u | 2u | 4u | 8u, i.tcpi_options);
   Flow f(p.cli.s, p.srv.s, 20000);
   Flow g(p.srv.s, p.cli.s, 3000, 5);
   ASSERT_TRUE(p.t.run_until([&] { f.pump(); g.pump(); return f.done() && g.done(); },
