@@ -16,6 +16,7 @@
 #include "shim/host.h"
 #include "shim/log.h"
 #include "shim/sock.h"
+#include "shim/sysctl_ns.h"
 #include "shim/trace.h"
 #include "stack/stack.h"
 #include "common/alloc.h"
@@ -50,6 +51,7 @@ struct us_ctl_server {
   unsigned ngrave;
   unsigned live;
   us_time_t (*clock)(void); /* the host's clock; NULL on a test's hand-turned loop */
+  struct us_sysctl_ns *sysctl; /* the namespace's net.ipv4, for the stack; host only */
 };
 
 struct us_stack *us_srv_stack(struct us_ctl_server *srv) { return srv->stack; }
@@ -306,6 +308,10 @@ static void handle(struct ctl_conn *c, struct us_ctl_msg *m) {
   struct us_ctl_server *srv = c->srv;
   int pass_fd = -1;
   m->err = 0;
+  /* The requests that apply net.ipv4 sysctls read them first, as Linux. */
+  if (srv->sysctl && (m->op == US_CTL_SOCKET || m->op == US_CTL_BIND ||
+                      m->op == US_CTL_CONNECT || m->op == US_CTL_LISTEN))
+    us_sysctl_ns_refresh(srv->sysctl, srv->stack, srv->clock());
   if (m->op == US_CTL_SOCKET) {
     pass_fd = do_socket(srv, m);
     reply(c, m, pass_fd);
@@ -481,6 +487,7 @@ static void srv_closed(uv_handle_t *h) {
   us_free(srv->slots);
   us_free(srv->gens);
   us_free(srv->free_slots);
+  us_sysctl_ns_close(srv->sysctl);
   us_free(srv);
 }
 
@@ -509,7 +516,10 @@ struct attach_args {
 static void attach_on_loop(struct us_stack *s, void *arg) {
   struct attach_args *a = arg;
   a->srv = us_ctl_server_start(us_host_loop(a->h), s, a->fd, a->uid);
-  if (a->srv) a->srv->clock = us_host_now;
+  if (a->srv) {
+    a->srv->clock = us_host_now;
+    a->srv->sysctl = us_sysctl_ns_open("/proc/sys");
+  }
 }
 
 int us_ctl_server_attach(struct us_host *h, int listen_fd, struct us_ctl_server **out) {

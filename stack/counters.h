@@ -138,6 +138,8 @@
   X(TCP_DSACK_TX, "tcp D-SACKs sent (duplicate data, RFC 2883)") \
   X(TCP_DSACK_RX, "tcp D-SACKs received for retransmitted data") \
   X(TCP_UNDO, "tcp congestion responses undone (every resend spurious)") \
+  X(TCP_ECN_CE, "tcp segments received marked CE (ECN congestion)") \
+  X(TCP_ECN_ECE, "tcp cwnd reductions on ECN-Echo") \
   /* dns: add below */                                             \
   X(DNS_QUERY_TX, "dns queries sent (retries included)")         \
   X(DNS_RETRY, "dns queries resent after a timeout or error")    \

@@ -288,9 +288,9 @@ int ipv4_source_for(struct us_stack *s, uint32_t dst, uint32_t *src) {
 }
 
 static void ipv4_push_hdr(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
-                          uint8_t proto, uint16_t frag, uint16_t id) {
+                          uint8_t proto, uint16_t frag, uint16_t id, uint8_t tos) {
   struct ipv4_hdr h = {
-      .hlen = IPV4_HLEN, .tot_len = (uint16_t)(pkt->len + IPV4_HLEN), .id = id, .frag = frag,
+      .hlen = IPV4_HLEN, .tos = tos, .tot_len = (uint16_t)(pkt->len + IPV4_HLEN), .id = id, .frag = frag,
       .ttl = IPV4_DEFAULT_TTL, .proto = proto, .src = src, .dst = dst,
   };
   ipv4_emit(us_pkt_push(pkt, IPV4_HLEN), &h);
@@ -320,7 +320,7 @@ static int ipv4_fragment(struct us_stack *s, struct us_pkt *pkt, uint32_t src, u
     us_pkt_init(&f, buf, cap, ETH_HLEN + IPV4_HLEN);
     memcpy(us_pkt_put(&f, n), pkt->data + off, n);
     uint16_t frag = (uint16_t)(off / 8) | (off + n < pkt->len ? IPV4_F_MF : 0);
-    ipv4_push_hdr(s, &f, src, dst, proto, frag, id);
+    ipv4_push_hdr(s, &f, src, dst, proto, frag, id, 0);
     us_count(s, US_CNT_IPV4_FRAGS_SENT);
     rc = arp_output(s, &f, nexthop);
   }
@@ -335,6 +335,11 @@ void ipv4_confirm(struct us_stack *s, uint32_t dst) {
 
 int ipv4_output(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
                 uint8_t proto, int df) {
+  return ipv4_output_tos(s, pkt, src, dst, proto, df, 0);
+}
+
+int ipv4_output_tos(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
+                    uint8_t proto, int df, uint8_t tos) {
   uint32_t nexthop;
   int rc = ipv4_route(s, dst, &nexthop);
   if (rc < 0) {
@@ -355,7 +360,7 @@ int ipv4_output(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t d
     }
     return ipv4_fragment(s, pkt, src, dst, proto, mtu, nexthop);
   }
-  ipv4_push_hdr(s, pkt, src, dst, proto, df ? IPV4_F_DF : 0, s->ip_id++);
+  ipv4_push_hdr(s, pkt, src, dst, proto, df ? IPV4_F_DF : 0, s->ip_id++, tos);
   if (dst == s->cfg.ip) return ipv4_loop_queue(s, pkt);
   return arp_output(s, pkt, nexthop);
 }

@@ -35,6 +35,13 @@ struct ipv4_rx {
  * -ENOBUFS). */
 int ipv4_output(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
                 uint8_t proto, int df);
+/* The same with the TOS byte (its low two bits: the ECN codepoint, RFC 3168;
+ * fragments go Not-ECT). */
+int ipv4_output_tos(struct us_stack *s, struct us_pkt *pkt, uint32_t src, uint32_t dst,
+                    uint8_t proto, int df, uint8_t tos);
+#define IPV4_ECN_MASK 3u
+#define IPV4_ECN_ECT0 2u
+#define IPV4_ECN_CE 3u
 
 /* The source address a datagram to dst leaves with (ours: the stack has one)
  * in *src, as Linux's route lookup at a UDP connect() picks it. Returns 0 or

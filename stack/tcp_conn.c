@@ -20,6 +20,7 @@ struct tcp_state *tcp_init(struct us_stack *s) {
   t->key.k0 = s->cfg.seed ^ 0x5443504b45593031ULL; /* "TCPKEY01" */
   t->key.k1 = (s->cfg.seed * 0x9e3779b97f4a7c15ULL) ^ 0x75737461636b2121ULL;
   t->port_seq = (uint32_t)(s->cfg.seed >> 7);
+  us_tcp_sysctls_default(&t->sys);
   t->txcap = US_PKT_HEADROOM + TCP_GSO_MAX + 64;
   t->txbuf = us_malloc(t->txcap);
   if (!t->txbuf) { us_free(t); return 0; }
@@ -54,11 +55,9 @@ struct us_tcp_sock *tcp_conn_alloc(struct us_stack *s) {
   c->s = s;
   c->state = US_TCP_CLOSE;
   c->linger = -1;
-  c->keepidle = TCP_KEEPIDLE_DEF;
-  c->keepintvl = TCP_KEEPINTVL_DEF;
-  c->keepcnt = TCP_KEEPCNT_DEF;
-  c->rcvbuf = TCP_DEFAULT_BUF;
-  c->sndbuf = TCP_DEFAULT_BUF;
+  /* Linux's tcp_init_sock: the buffers as tcp_rmem[1] and tcp_wmem[1] say now. */
+  c->rcvbuf = t->sys.rmem[1];
+  c->sndbuf = t->sys.wmem[1];
   c->cc_ops = &tcp_cc_cubic;
   c->rto = TCP_RTO_INIT;
   c->rcv_mss = TCP_DEFAULT_MSS;
@@ -170,10 +169,10 @@ int tcp_port_conflict(struct tcp_state *t, const struct us_tcp_sock *c, uint32_t
  * of the destination, walk the range, take the first port whose 4-tuple is
  * free and that no bind() holds. */
 int tcp_pick_port(struct tcp_state *t, struct us_tcp_sock *c) {
-  uint32_t range = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1;
+  uint32_t lo = t->sys.port_lo, range = t->sys.port_hi - lo + 1u;
   uint32_t off = (uint32_t)tcp_siphash4(&t->key, c->lip, c->rip, c->rport, 1);
   for (uint32_t i = 0; i < range; i++) {
-    uint16_t port = (uint16_t)(TCP_EPHEMERAL_LO + (off + t->port_seq + i) % range);
+    uint16_t port = (uint16_t)(lo + (off + t->port_seq + i) % range);
     int busy = 0;
     for (struct us_tcp_sock *o = t->ports[hashp(port)]; o; o = o->pnext)
       if (o->lport == port && (!o->autobind || o->rip == 0 ||
@@ -198,6 +197,19 @@ int tcp_alloc_bufs(struct us_tcp_sock *c) {
     if (!c->rcv.buf) return -ENOMEM;
     c->rcv.cap = c->rcvbuf;
   }
+  return 0;
+}
+
+int tcp_ring_grow(struct tcp_ring *r, uint32_t cap) {
+  if (!r->buf || cap <= r->cap) return 0;
+  uint8_t *nb = us_malloc(cap);
+  if (!nb) return -ENOMEM;
+  /* Every byte keeps its offset from head (out-of-order data beyond len too). */
+  tcp_ring_read(r, 0, nb, r->cap);
+  us_free(r->buf);
+  r->buf = nb;
+  r->head = 0;
+  r->cap = cap;
   return 0;
 }
 
@@ -229,10 +241,29 @@ void tcp_set_state(struct us_tcp_sock *c, int state) {
   tcp_event(c, US_TCP_EV_STATE);
 }
 
-uint32_t tcp_choose_wscale(uint32_t space) {
-  uint32_t ws = 0;
-  while (ws < TCP_MAX_WSCALE && (65535u << ws) < space) ws++;
-  return ws;
+/* Linux's tcp_select_initial_window: the scale that lets the window reach
+ * max(tcp_rmem[2], core.rmem_max), unless SO_RCVBUF fixed
+ * the buffer (tcp_connect_init clamps the window to it): ilog2(space) - 15. */
+uint8_t tcp_initial_wscale(const struct us_tcp_sock *c) {
+  const struct us_tcp_sysctls *v = &c->s->tcp->sys;
+  uint32_t space = v->rmem[2] > v->core_rmem_max ? v->rmem[2] : v->core_rmem_max;
+  if (c->rcvbuf_set) space = c->rcvbuf;
+  uint32_t lg = 0;
+  while (lg < 31 && (space >> (lg + 1))) lg++;
+  return (uint8_t)(lg > 15 ? (lg - 15 > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : lg - 15) : 0);
+}
+
+us_time_t tcp_keepidle(const struct us_tcp_sock *c) {
+  return US_SEC(c->keepidle ? c->keepidle : c->s->tcp->sys.keepalive_time);
+}
+us_time_t tcp_keepintvl(const struct us_tcp_sock *c) {
+  return US_SEC(c->keepintvl ? c->keepintvl : c->s->tcp->sys.keepalive_intvl);
+}
+uint32_t tcp_keepcnt(const struct us_tcp_sock *c) {
+  return c->keepcnt ? c->keepcnt : c->s->tcp->sys.keepalive_probes;
+}
+us_time_t tcp_fin_timeout(const struct us_tcp_sock *c) {
+  return US_SEC(c->s->tcp->sys.fin_timeout);
 }
 
 us_time_t tcp_msl2_time(struct us_stack *s) {

@@ -1,8 +1,9 @@
 /* The TCP control block and the per-stack TCP state (internal to tcp_*.c).
  *
  * Memory per connection is bounded and stated: one struct us_tcp_sock
- * (about 1.5 KiB) plus a send ring (sndbuf, default 1 MiB) and a receive ring
- * (rcvbuf, default 1 MiB) that also holds out-of-order data in place, so the
+ * (about 1.5 KiB) plus a send ring (tcp_wmem[1], growing with cwnd up to
+ * tcp_wmem[2]) and a receive ring (tcp_rmem[1], growing as the application
+ * reads up to tcp_rmem[2]) that also holds out-of-order data in place, so the
  * out-of-order queue costs only its interval list (TCP_OOO_MAX entries).
  * Rings exist only while they are needed: a SYN-RECEIVED child has none (a
  * SYN flood costs ~1.5 KiB per queued SYN, bounded by the SYN queue, and SYN
@@ -27,28 +28,17 @@
 #define TCP_MAX_CONNS 65536u
 #define TCP_OOO_MAX 32          /* out-of-order intervals kept */
 #define TCP_SB_MAX 32           /* SACK scoreboard intervals kept */
-#define TCP_DEFAULT_BUF (1u << 20)
 #define TCP_MIN_BUF 4096u
 #define TCP_MAX_BUF (64u << 20)
-#define TCP_WSCALE_SPACE (6u << 20) /* Linux tcp_rmem[2]: wscale 7 by default */
 #define TCP_RTO_INIT US_SEC(1)
 #define TCP_RTO_MIN US_MS(200)
 #define TCP_RTO_MAX US_SEC(120)
 #define TCP_DELACK_MAX US_MS(40)
 #define TCP_PTO_MARGIN US_MS(2)  /* Linux: TCP_TIMEOUT_MIN, 2 jiffies at HZ=1000 */
 #define TCP_QUICKACKS 16
-#define TCP_SYN_RETRIES 6       /* Linux tcp_syn_retries */
-#define TCP_SYNACK_RETRIES 5    /* Linux tcp_synack_retries */
-#define TCP_RETRIES2 15         /* Linux tcp_retries2 */
-#define TCP_FIN_TIMEOUT US_SEC(60)
-#define TCP_KEEPIDLE_DEF 7200
-#define TCP_KEEPINTVL_DEF 75
-#define TCP_KEEPCNT_DEF 9
 #define TCP_GSO_MAX 65000u      /* payload of one GSO unit (+headers < 64 KiB) */
 #define TCP_CHALLENGE_PER_SEC 1000 /* Linux tcp_challenge_ack_limit */
 #define TCP_CHALLENGE_GAP US_MS(500) /* Linux tcp_invalid_ratelimit, per connection */
-#define TCP_EPHEMERAL_LO 32768
-#define TCP_EPHEMERAL_HI 60999
 
 /* Congestion states, numbered as Linux's tcpi_ca_state. */
 enum { TCP_CA_OPEN = 0, TCP_CA_DISORDER = 1, TCP_CA_RECOVERY = 3, TCP_CA_LOSS = 4 };
@@ -104,11 +94,12 @@ struct us_tcp_sock {
   /* Options set by the application. */
   uint8_t reuseaddr, nodelay, cork, keepalive;
   int32_t linger;         /* -1 off; 0: close sends RST */
-  uint32_t keepidle, keepintvl, keepcnt; /* seconds, seconds, count */
+  uint32_t keepidle, keepintvl, keepcnt; /* s, s, count; 0: the sysctl's, read when used */
   uint32_t user_timeout_ms;
   uint16_t user_mss;      /* TCP_MAXSEG, 0 = none */
   uint32_t rcvbuf, sndbuf;
-  uint8_t rcvbuf_set;      /* SO_RCVBUF given: window scale from it */
+  uint8_t rcvbuf_set;      /* SO_RCVBUF given: window scale from it, no autotuning */
+  uint8_t sndbuf_set;      /* SO_SNDBUF given: the send buffer does not grow */
   const struct tcp_cc_ops *cc_ops;
 
   /* Listener. */
@@ -143,6 +134,17 @@ struct us_tcp_sock {
   uint32_t ts_recent;
   us_time_t ts_recent_stamp;
   uint32_t ts_offset;
+  /* Receive-buffer autotuning (Linux's tcp_rcv_space_adjust): bytes the
+   * application took per RTT, measured from rcvq_seq at rcvq_time. */
+  uint32_t rcvq_seq, rcvq_space;
+  us_time_t rcvq_time;
+
+  /* ECN (RFC 3168), tcp_ecn.c. */
+  uint8_t ecn_ok;         /* negotiated: our data goes out ECT(0) */
+  uint8_t ecn_ece;        /* a CE arrived: set ECE on our ACKs until a CWR comes */
+  uint8_t ecn_cwr;        /* we reduced on ECE: set CWR on the next new data */
+  uint8_t ecn_reduced;    /* a reduction for ECE happened, ecn_high is valid */
+  uint32_t ecn_high;      /* no second reduction before snd_una passes this */
 
   /* ACK policy. */
   uint8_t ack_now, quickack;
@@ -221,7 +223,7 @@ struct tcp_state {
   uint32_t port_seq;
   us_time_t chal_window;   /* challenge-ACK rate limit */
   uint32_t chal_count;
-  uint8_t no_sack, no_ts, no_ws; /* us_tcp_sysctl: like Linux's tcp_sack=0... */
+  struct us_tcp_sysctls sys; /* net.ipv4 as the host last read it (tcp_sock.h) */
   int force_isn;           /* test hook */
   uint32_t forced_isn;
   uint8_t *txbuf;          /* scratch for building one segment */
@@ -255,7 +257,34 @@ void tcp_event(struct us_tcp_sock *c, uint32_t ev);
 void tcp_fail(struct us_tcp_sock *c, int err);
 void tcp_enter(struct us_stack *s);
 void tcp_leave(struct us_stack *s);
-uint32_t tcp_choose_wscale(uint32_t space);
+/* Window scale for a new connection (Linux's tcp_select_initial_window):
+ * from tcp_rmem's maximum, or from the buffer SO_RCVBUF fixed. */
+uint8_t tcp_initial_wscale(const struct us_tcp_sock *c);
+/* The keepalive and FIN-WAIT-2 times in force (socket option, else sysctl). */
+us_time_t tcp_keepidle(const struct us_tcp_sock *c);
+us_time_t tcp_keepintvl(const struct us_tcp_sock *c);
+uint32_t tcp_keepcnt(const struct us_tcp_sock *c);
+us_time_t tcp_fin_timeout(const struct us_tcp_sock *c);
+/* Grow a ring to cap bytes, keeping every byte at its offset from head. */
+int tcp_ring_grow(struct tcp_ring *r, uint32_t cap);
+/* The application took bytes: grow the receive buffer as Linux's
+ * tcp_rcv_space_adjust (tcp_sock.c). */
+void tcp_rcv_space_adjust(struct us_tcp_sock *c);
+
+/* tcp_ecn.c: RFC 3168 as Linux does it. */
+/* Flags for our SYN (ECE|CWR when tcp_ecn=1 asked at connect) or SYN-ACK (ECE
+ * when the peer's SYN asked and tcp_ecn allows). */
+uint8_t tcp_ecn_syn_flags(const struct us_tcp_sock *c);
+/* A SYN arrived (passive side): note whether the peer asks for ECN. */
+void tcp_ecn_syn_rcvd(struct us_tcp_sock *c, uint8_t ip_tos, uint8_t flags);
+/* Our SYN's answer arrived (active side): ECN on if the SYN-ACK has ECE only. */
+void tcp_ecn_synack_rcvd(struct us_tcp_sock *c, uint8_t flags);
+/* A segment arrived with the IP ECN codepoint ecn: CE -> echo ECE; CWR ends it. */
+void tcp_ecn_rx(struct us_tcp_sock *c, uint8_t ip_ecn, uint8_t flags);
+/* An ACK carries ECE: reduce cwnd once per window (1 if it did). */
+int tcp_ecn_ece(struct us_tcp_sock *c, uint8_t flags);
+/* ECE/CWR for a segment we send (not a SYN); retrans: it resends data. */
+uint8_t tcp_ecn_out_flags(struct us_tcp_sock *c, uint32_t len, int retrans);
 uint32_t tcp_msl2(struct us_stack *s);
 us_time_t tcp_msl2_time(struct us_stack *s);
 

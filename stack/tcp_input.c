@@ -22,11 +22,11 @@ void tcp_apply_syn_opts(struct us_tcp_sock *c, const struct tcp_seg *seg) {
   c->peer_mss = (o->has & TCP_OPT_F_MSS) ? o->mss : TCP_DEFAULT_MSS;
   if (c->peer_mss < 64) c->peer_mss = 64;
   const struct tcp_state *t = c->s->tcp;
-  c->ws_ok = (o->has & TCP_OPT_F_WS) && !t->no_ws;
+  c->ws_ok = (o->has & TCP_OPT_F_WS) && t->sys.window_scaling;
   c->snd_wscale = c->ws_ok ? o->wscale : 0;
   if (!c->ws_ok) c->rcv_wscale = 0;
-  c->sack_ok = (o->has & TCP_OPT_F_SACKOK) && !t->no_sack;
-  c->ts_ok = (o->has & TCP_OPT_F_TS) && !t->no_ts;
+  c->sack_ok = (o->has & TCP_OPT_F_SACKOK) && t->sys.sack;
+  c->ts_ok = (o->has & TCP_OPT_F_TS) && t->sys.timestamps;
   if (c->ts_ok) {
     c->ts_recent = o->tsval;
     c->ts_recent_stamp = c->s->now;
@@ -91,6 +91,7 @@ static void syn_sent_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
   c->rcv_adv = c->rcv_nxt;
   c->last_rx = s->now;
   tcp_apply_syn_opts(c, seg);
+  tcp_ecn_synack_rcvd(c, seg->flags);
   if (ack_ok) {
     c->snd_una = seg->ack;
     if (c->rtt_time && seq_geq(seg->ack, c->rtt_seq)) tcp_rtt_sample(c, s->now - c->rtt_time);
@@ -372,7 +373,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     case US_TCP_FIN_WAIT1:
       tcp_set_state(c, US_TCP_FIN_WAIT2);
       us_timer_cancel(s, &c->t_rtx);
-      if (!c->app_ref || c->rd_shut) us_timer_arm(s, &c->t_keep, s->now + TCP_FIN_TIMEOUT);
+      if (!c->app_ref || c->rd_shut) us_timer_arm(s, &c->t_keep, s->now + tcp_fin_timeout(c));
       break;
     case US_TCP_CLOSING:
       tcp_enter_timewait(c);
@@ -526,7 +527,6 @@ static int paws_reject(struct us_tcp_sock *c, const struct tcp_seg *seg) {
 
 void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_seg *seg) {
   struct us_stack *s = c->s;
-  (void)ip;
   c->segs_in++;
   if (c->state == US_TCP_SYN_SENT) {
     syn_sent_input(c, seg);
@@ -623,6 +623,7 @@ void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_
     c->ts_recent_stamp = s->now;
   }
   if (c->state == US_TCP_CLOSE || c->state == US_TCP_TIME_WAIT) goto out;
+  tcp_ecn_ece(c, seg->flags);
   /* Data and FIN are taken in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 only. */
   int takes_data = c->state == US_TCP_ESTABLISHED || c->state == US_TCP_FIN_WAIT1 ||
                    c->state == US_TCP_FIN_WAIT2;
@@ -634,6 +635,7 @@ void tcp_conn_input(struct us_tcp_sock *c, const struct ipv4_rx *ip, struct tcp_
     tcp_done(c);
     return;
   }
+  if (takes_data && (seg->dlen || (seg->flags & TCP_FIN))) tcp_ecn_rx(c, ip->tos, seg->flags);
   if (takes_data && seg->dlen) data_input(c, seg);
   if (takes_data && (seg->flags & TCP_FIN)) {
     uint32_t fseq = seg->seq + seg->dlen;

@@ -26,6 +26,7 @@ static void inherit(struct us_tcp_sock *c, const struct us_tcp_sock *l) {
   c->rcvbuf = l->rcvbuf;
   c->sndbuf = l->sndbuf;
   c->rcvbuf_set = l->rcvbuf_set;
+  c->sndbuf_set = l->sndbuf_set;
   c->nodelay = l->nodelay;
   c->cork = l->cork;
   c->keepalive = l->keepalive;
@@ -49,13 +50,6 @@ uint16_t tcp_local_mss(struct us_tcp_sock *c) {
   return (uint16_t)m;
 }
 
-/* The window scale a child of l announces (a cookie SYN-ACK too). */
-static uint8_t listen_rcv_wscale(const struct us_tcp_sock *l) {
-  uint32_t space = l->rcvbuf_set ? l->rcvbuf
-                                 : (l->rcvbuf > TCP_WSCALE_SPACE ? l->rcvbuf : TCP_WSCALE_SPACE);
-  return (uint8_t)tcp_choose_wscale(space);
-}
-
 static struct us_tcp_sock *new_child(struct us_tcp_sock *l, const struct ipv4_rx *ip,
                                      const struct tcp_seg *seg, uint32_t iss) {
   struct us_stack *s = l->s;
@@ -75,7 +69,8 @@ static struct us_tcp_sock *new_child(struct us_tcp_sock *l, const struct ipv4_rx
   c->irs = seg->seq;
   c->rcv_nxt = c->rcv_read = c->rcv_adv = seg->seq + 1;
   c->adv_mss = tcp_local_mss(c);
-  c->rcv_wscale = listen_rcv_wscale(l);
+  c->rcv_wscale = tcp_initial_wscale(c);
+  tcp_ecn_syn_rcvd(c, ip->tos, seg->flags);
   c->ts_offset = tcp_ts_offset(&s->tcp->key, c->lip, c->rip);
   c->last_rx = s->now;
   tcp_hash_insert(s->tcp, c);
@@ -114,9 +109,9 @@ static void send_cookie(struct us_tcp_sock *l, const struct ipv4_rx *ip, const s
   /* The SYN-ACK offers what a queued child would (tcp_send_syn); without
    * the peer's timestamps nothing but the MSS survives, as on Linux. */
   const struct tcp_state *t = s->tcp;
-  int ts = (seg->opt.has & TCP_OPT_F_TS) && !t->no_ts;
-  int ws = ts && (seg->opt.has & TCP_OPT_F_WS) && !t->no_ws;
-  int sack = ts && (seg->opt.has & TCP_OPT_F_SACKOK) && !t->no_sack;
+  int ts = (seg->opt.has & TCP_OPT_F_TS) && t->sys.timestamps;
+  int ws = ts && (seg->opt.has & TCP_OPT_F_WS) && t->sys.window_scaling;
+  int sack = ts && (seg->opt.has & TCP_OPT_F_SACKOK) && t->sys.sack;
   uint32_t tsval = 0;
   if (ts) {
     uint32_t now = (uint32_t)(s->now / 1000) + tcp_ts_offset(&t->key, ip->dst, ip->src);
@@ -129,7 +124,7 @@ static void send_cookie(struct us_tcp_sock *l, const struct ipv4_rx *ip, const s
   uint32_t mss = (mtu < 68 ? 576 : mtu) - 40;
   if (l->user_mss && l->user_mss < mss) mss = l->user_mss;
   uint8_t opts[TCP_MAX_OPT_LEN];
-  size_t olen = tcp_opts_syn(opts, (uint16_t)mss, ws ? listen_rcv_wscale(l) : -1, sack, ts, tsval,
+  size_t olen = tcp_opts_syn(opts, (uint16_t)mss, ws ? tcp_initial_wscale(l) : -1, sack, ts, tsval,
                              seg->opt.tsval);
   us_count(s, US_CNT_TCP_SYNCOOKIE_SENT);
   tcp_xmit_raw(s, ip->dst, ip->src, seg->dport, seg->sport, isn, seg->seq + 1,
@@ -143,18 +138,18 @@ static int cookie_opts(struct us_tcp_sock *c, const struct tcp_seg *seg) {
   c->ws_ok = c->sack_ok = c->ts_ok = 0;
   c->snd_wscale = c->rcv_wscale = 0;
   if (!(seg->opt.has & TCP_OPT_F_TS)) return 1; /* MSS only */
-  if (t->no_ts) return 0;
+  if (!t->sys.timestamps) return 0;
   uint32_t bits = seg->opt.tsecr & ((1u << COOKIE_TS_BITS) - 1);
   c->ts_ok = 1;
   c->ts_recent = seg->opt.tsval;
   c->ts_recent_stamp = c->s->now;
   c->sack_ok = (bits & COOKIE_TS_SACK) != 0;
-  if (c->sack_ok && t->no_sack) return 0;
+  if (c->sack_ok && !t->sys.sack) return 0;
   if ((bits & COOKIE_TS_NO_WS) == COOKIE_TS_NO_WS) return 1;
-  if (t->no_ws) return 0;
+  if (!t->sys.window_scaling) return 0;
   c->ws_ok = 1;
   c->snd_wscale = (uint8_t)(bits & COOKIE_TS_NO_WS);
-  c->rcv_wscale = listen_rcv_wscale(c->listener);
+  c->rcv_wscale = tcp_initial_wscale(c->listener);
   return 1;
 }
 

@@ -81,17 +81,19 @@ static int tcp_xmit(struct us_tcp_sock *c, uint32_t seq, uint32_t len, uint8_t f
   }
   uint8_t opts[TCP_MAX_OPT_LEN];
   size_t olen;
+  uint8_t tos = 0;
   uint32_t tsval = tcp_ts_now(c);
   if (flags & TCP_SYN) {
     /* A SYN offers what this stack enables; a SYN-ACK answers with what
      * both sides agreed (tcp_apply_syn_opts). */
     const struct tcp_state *t = c->s->tcp;
     int active = c->state == US_TCP_SYN_SENT;
-    int ws = active ? !t->no_ws : c->ws_ok;
-    int sack = active ? !t->no_sack : c->sack_ok;
-    int ts = active ? !t->no_ts : c->ts_ok;
+    int ws = active ? t->sys.window_scaling : c->ws_ok;
+    int sack = active ? t->sys.sack : c->sack_ok;
+    int ts = active ? t->sys.timestamps : c->ts_ok;
     olen = tcp_opts_syn(opts, c->adv_mss, ws ? c->rcv_wscale : -1, sack, ts, tsval,
                         active ? 0 : c->ts_recent);
+    flags |= tcp_ecn_syn_flags(c);
   } else {
     struct tcp_sack_block blk[TCP_MAX_SACK];
     unsigned n = 0;
@@ -111,6 +113,9 @@ static int tcp_xmit(struct us_tcp_sock *c, uint32_t seq, uint32_t len, uint8_t f
       n += tcp_ooo_sack(&c->ooo, blk + n, fit - n);
     }
     olen = tcp_opts_data(opts, c->ts_ok, tsval, c->ts_recent, blk, n);
+    int rtx = seq_lt(seq, c->snd_max);
+    flags |= tcp_ecn_out_flags(c, len, rtx);
+    if (c->ecn_ok && len && !rtx) tos = IPV4_ECN_ECT0;
   }
   uint16_t win = rcv_window_field(c, flags & TCP_SYN);
   uint32_t ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
@@ -124,7 +129,7 @@ static int tcp_xmit(struct us_tcp_sock *c, uint32_t seq, uint32_t len, uint8_t f
   memcpy(h + TCP_HDR_LEN, opts, olen);
   us_l4_csum(s, &pkt, c->lip, c->rip, IPPROTO_TCP_, 16);
   US_EVENT(s, us_ev_tcp_tx(s, c, c->lip, c->rip, h, hlen, len, len > c->mss ? c->mss : 0));
-  int rc = ipv4_output(s, &pkt, c->lip, c->rip, IPPROTO_TCP_, 1);
+  int rc = ipv4_output_tos(s, &pkt, c->lip, c->rip, IPPROTO_TCP_, 1, tos);
   uint32_t nseg = len > c->mss ? (len + c->mss - 1) / c->mss : 1;
   s->counters[US_CNT_TCP_TX] += nseg;
   c->segs_out += nseg;

@@ -31,10 +31,10 @@ int us_tcp_bind(struct us_tcp_sock *c, uint32_t ip, uint16_t port) {
   if (c->lport || c->state != US_TCP_CLOSE) return -EINVAL;
   if (ip && ip != c->s->cfg.ip) return -EADDRNOTAVAIL;
   if (!port) {
-    uint32_t range = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1;
+    uint32_t lo = t->sys.port_lo, range = t->sys.port_hi - lo + 1u;
     uint32_t off = (uint32_t)us_rand64(c->s);
     for (uint32_t i = 0; i < range && !port; i++) {
-      uint16_t p = (uint16_t)(TCP_EPHEMERAL_LO + (off + i) % range);
+      uint16_t p = (uint16_t)(lo + (off + i) % range);
       if (!tcp_port_conflict(t, c, ip, p)) port = p;
     }
     if (!port) return -EADDRINUSE;
@@ -109,6 +109,8 @@ static void reset_for_connect(struct us_tcp_sock *c) {
   c->ack_now = 0;
   c->unacked_bytes = 0;
   c->peer_mss = 0;
+  c->ecn_ok = c->ecn_ece = c->ecn_cwr = c->ecn_reduced = 0;
+  c->rcvq_space = 0;
 }
 
 int us_tcp_connect(struct us_tcp_sock *c, uint32_t ip, uint16_t port) {
@@ -141,10 +143,9 @@ int us_tcp_connect(struct us_tcp_sock *c, uint32_t ip, uint16_t port) {
   c->recover = c->iss;
   c->adv_mss = tcp_local_mss(c);
   c->mss = c->adv_mss;
-  uint32_t space = c->rcvbuf_set ? c->rcvbuf
-                   : (c->rcvbuf > TCP_WSCALE_SPACE ? c->rcvbuf : TCP_WSCALE_SPACE);
-  c->rcv_wscale = (uint8_t)tcp_choose_wscale(space);
+  c->rcv_wscale = t->sys.window_scaling ? tcp_initial_wscale(c) : 0;
   c->ts_offset = tcp_ts_offset(&t->key, c->lip, c->rip);
+  c->ecn_ok = t->sys.ecn == 1; /* asked for in the SYN; the SYN-ACK decides */
   c->rto = TCP_RTO_INIT;
   US_EVENT(s, us_ev_tcp_state(c, US_TCP_CLOSE, US_TCP_SYN_SENT));
   c->state = US_TCP_SYN_SENT;
@@ -176,7 +177,7 @@ ssize_t us_tcp_send(struct us_tcp_sock *c, const void *buf, size_t len) {
   default: return -EPIPE;
   }
   if (!len) return 0;
-  uint32_t space = c->snd.cap - c->snd.len;
+  uint32_t space = (uint32_t)us_tcp_send_space(c);
   if (!space) return -EAGAIN;
   uint32_t n = len < space ? (uint32_t)len : space;
   API_ENTER(c);
@@ -187,9 +188,24 @@ ssize_t us_tcp_send(struct us_tcp_sock *c, const void *buf, size_t len) {
   return n;
 }
 
-size_t us_tcp_send_space(const struct us_tcp_sock *c) {
+/* The send buffer starts at tcp_wmem[1] and, unless SO_SNDBUF fixed it,
+ * grows when it is full to twice the congestion window (at least 10
+ * segments) up to tcp_wmem[2]: Linux's tcp_sndbuf_expand, counted in payload
+ * bytes (Linux's 2 * segments * per-segment truesize holds as much payload). */
+static void sndbuf_expand(struct us_tcp_sock *c) {
+  if (c->sndbuf_set || c->snd.len < c->snd.cap || !c->mss) return;
+  uint32_t segs = c->cc.cwnd / c->mss;
+  if (segs < 10) segs = 10;
+  uint64_t want = 2ull * segs * c->mss;
+  uint32_t max = c->s->tcp->sys.wmem[2];
+  if (want > max) want = max;
+  if (want > c->snd.cap && tcp_ring_grow(&c->snd, (uint32_t)want) == 0) c->sndbuf = c->snd.cap;
+}
+
+size_t us_tcp_send_space(struct us_tcp_sock *c) {
   if (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT) return 0;
   if (c->wr_shut || c->fin_queued || !c->snd.buf) return 0;
+  sndbuf_expand(c);
   return c->snd.cap - c->snd.len;
 }
 
@@ -216,13 +232,42 @@ static void after_read(struct us_tcp_sock *c) {
   if (new_wnd >= old_wnd + thresh && new_wnd >= 2 * old_wnd) tcp_send_ack(c);
 }
 
+/* Linux's tcp_rcv_space_adjust (dynamic right-sizing): once per RTT, if the
+ * application took more than in the RTT before, give the receive buffer
+ * room for twice that plus 16 segments (more while the rate still grows),
+ * up to tcp_rmem[2] as it reads now; SO_RCVBUF switches it off. */
+void tcp_rcv_space_adjust(struct us_tcp_sock *c) {
+  struct us_stack *s = c->s;
+  if (c->rcvbuf_set || !c->rcv.buf) return;
+  if (!c->rcvq_space) { /* the first measure starts at the first read */
+    c->rcvq_space = 10u * c->adv_mss;
+    c->rcvq_seq = c->rcv_read;
+    c->rcvq_time = s->now;
+    return;
+  }
+  if (!c->srtt_us || s->now - c->rcvq_time < c->srtt_us) return;
+  uint32_t copied = c->rcv_read - c->rcvq_seq;
+  if (copied > c->rcvq_space) {
+    uint64_t win = 2ull * copied + 16ull * c->adv_mss;
+    win += 2 * (win * (copied - c->rcvq_space) / c->rcvq_space);
+    uint32_t max = s->tcp->sys.rmem[2];
+    if (win > max) win = max;
+    if (win > c->rcv.cap && tcp_ring_grow(&c->rcv, (uint32_t)win) == 0) c->rcvbuf = c->rcv.cap;
+    c->rcvq_space = copied;
+  }
+  c->rcvq_seq = c->rcv_read;
+  c->rcvq_time = s->now;
+}
+
 void us_tcp_consume(struct us_tcp_sock *c, size_t n) {
   if (!c->rcv.buf) return;
   if (n > c->rcv.len) n = c->rcv.len;
   if (!n) return;
   API_ENTER(c);
+  if (!c->rcvq_space) tcp_rcv_space_adjust(c); /* starts the measure before these bytes */
   tcp_ring_consume(&c->rcv, (uint32_t)n);
   c->rcv_read += (uint32_t)n;
+  tcp_rcv_space_adjust(c);
   after_read(c);
   API_LEAVE(c);
 }
@@ -318,7 +363,7 @@ void us_tcp_close(struct us_tcp_sock *c) {
     tcp_free_bufs(c);
     break;
   case US_TCP_FIN_WAIT2:
-    us_timer_arm(s, &c->t_keep, s->now + TCP_FIN_TIMEOUT);
+    us_timer_arm(s, &c->t_keep, s->now + tcp_fin_timeout(c));
     break;
   default:
     if ((c->rcv.buf && c->rcv.len) || c->linger == 0) {
@@ -428,6 +473,7 @@ int us_tcp_setopt(struct us_tcp_sock *c, enum us_tcp_opt opt, int val) {
   case US_TCP_OPT_SNDBUF:
     if (c->snd.buf) { rc = 0; break; }
     c->sndbuf = clamp_buf(val);
+    c->sndbuf_set = 1;
     break;
   case US_TCP_OPT_REUSEADDR:
     c->reuseaddr = !!val;
@@ -447,9 +493,9 @@ int us_tcp_getopt(const struct us_tcp_sock *c, enum us_tcp_opt opt, int *val) {
   case US_TCP_OPT_NODELAY: *val = c->nodelay; break;
   case US_TCP_OPT_CORK: *val = c->cork; break;
   case US_TCP_OPT_KEEPALIVE: *val = c->keepalive; break;
-  case US_TCP_OPT_KEEPIDLE: *val = (int)c->keepidle; break;
-  case US_TCP_OPT_KEEPINTVL: *val = (int)c->keepintvl; break;
-  case US_TCP_OPT_KEEPCNT: *val = (int)c->keepcnt; break;
+  case US_TCP_OPT_KEEPIDLE: *val = (int)(tcp_keepidle(c) / US_SEC(1)); break;
+  case US_TCP_OPT_KEEPINTVL: *val = (int)(tcp_keepintvl(c) / US_SEC(1)); break;
+  case US_TCP_OPT_KEEPCNT: *val = (int)tcp_keepcnt(c); break;
   case US_TCP_OPT_USER_TIMEOUT: *val = (int)c->user_timeout_ms; break;
   case US_TCP_OPT_MAXSEG:
     *val = c->mss ? c->mss : (c->user_mss ? c->user_mss : TCP_DEFAULT_MSS);
@@ -491,7 +537,8 @@ void us_tcp_get_info(const struct us_tcp_sock *c, struct us_tcp_info *i) {
   i->tcpi_retransmits = c->retransmits;
   i->tcpi_probes = c->probes;
   i->tcpi_backoff = c->backoff;
-  i->tcpi_options = (c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0);
+  i->tcpi_options = (c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0) |
+                    (c->ecn_ok ? 8 : 0); /* TCPI_OPT_ECN */
   i->tcpi_snd_wscale = c->ws_ok ? c->snd_wscale : 0;
   i->tcpi_rcv_wscale = c->ws_ok ? c->rcv_wscale : 0;
   i->tcpi_rto = (uint32_t)c->rto;
@@ -531,12 +578,54 @@ void us_tcp_get_info(const struct us_tcp_sock *c, struct us_tcp_info *i) {
   i->tcpi_snd_wnd = c->snd_wnd;
 }
 
+void us_tcp_sysctls_default(struct us_tcp_sysctls *v) {
+  *v = (struct us_tcp_sysctls){
+      .rmem = {4096, 131072, 33554432}, .wmem = {4096, 16384, 4194304},
+      .core_rmem_max = 212992,
+      .window_scaling = 1, .timestamps = 1, .sack = 1, .ecn = 2,
+      .syn_retries = 6, .synack_retries = 5, .retries2 = 15, .recovery = 1,
+      .fin_timeout = 60,
+      .keepalive_time = 7200, .keepalive_intvl = 75, .keepalive_probes = 9,
+      .port_lo = 32768, .port_hi = 60999,
+  };
+}
+
+/* The ranges Linux's sysctl handlers accept (and what a ring can hold). */
+static int sysctls_valid(const struct us_tcp_sysctls *v) {
+  for (int i = 0; i < 3; i++)
+    if (v->rmem[i] < 1 || v->wmem[i] < 1) return 0;
+  if (v->rmem[0] > v->rmem[1] || v->rmem[1] > v->rmem[2]) return 0;
+  if (v->wmem[0] > v->wmem[1] || v->wmem[1] > v->wmem[2]) return 0;
+  if (v->syn_retries < 1 || v->syn_retries > 127 || v->synack_retries > 127) return 0;
+  if (v->fin_timeout < 1 || !v->keepalive_time || !v->keepalive_intvl || !v->keepalive_probes)
+    return 0;
+  if (v->keepalive_time > 32767 || v->keepalive_intvl > 32767 || v->keepalive_probes > 127)
+    return 0;
+  if (!v->port_lo || v->port_lo > v->port_hi) return 0;
+  return 1;
+}
+
+int us_tcp_set_sysctls(struct us_stack *s, const struct us_tcp_sysctls *v) {
+  if (!s->tcp || !sysctls_valid(v)) return -EINVAL;
+  s->tcp->sys = *v;
+  for (int i = 0; i < 3; i++) { /* what one ring may hold */
+    if (s->tcp->sys.rmem[i] > TCP_MAX_BUF) s->tcp->sys.rmem[i] = TCP_MAX_BUF;
+    if (s->tcp->sys.wmem[i] > TCP_MAX_BUF) s->tcp->sys.wmem[i] = TCP_MAX_BUF;
+  }
+  return 0;
+}
+
+void us_tcp_get_sysctls(const struct us_stack *s, struct us_tcp_sysctls *v) {
+  if (s->tcp) *v = s->tcp->sys;
+  else us_tcp_sysctls_default(v);
+}
+
 int us_tcp_sysctl(struct us_stack *s, enum us_tcp_sysctl key, int on) {
   struct tcp_state *t = s->tcp;
   switch (key) {
-  case US_TCP_SYSCTL_SACK: t->no_sack = !on; return 0;
-  case US_TCP_SYSCTL_TIMESTAMPS: t->no_ts = !on; return 0;
-  case US_TCP_SYSCTL_WINDOW_SCALING: t->no_ws = !on; return 0;
+  case US_TCP_SYSCTL_SACK: t->sys.sack = !!on; return 0;
+  case US_TCP_SYSCTL_TIMESTAMPS: t->sys.timestamps = !!on; return 0;
+  case US_TCP_SYSCTL_WINDOW_SCALING: t->sys.window_scaling = !!on; return 0;
   }
   return -EINVAL;
 }

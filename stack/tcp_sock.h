@@ -79,7 +79,7 @@ int us_tcp_connect(struct us_tcp_sock *t, uint32_t ip, uint16_t port);
  * reported once), -ENOTCONN. */
 ssize_t us_tcp_send(struct us_tcp_sock *t, const void *buf, size_t len);
 /* Free bytes in the send buffer right now. */
-size_t us_tcp_send_space(const struct us_tcp_sock *t);
+size_t us_tcp_send_space(struct us_tcp_sock *t); /* may grow the buffer (tcp_wmem) */
 /* Copy out: bytes (>0), 0 at EOF, -EAGAIN, or the connection's error. */
 ssize_t us_tcp_recv(struct us_tcp_sock *t, void *buf, size_t len);
 /* Zero-copy read: the readable bytes as up to two spans (ring wrap); returns
@@ -139,8 +139,31 @@ struct us_tcp_info {
 };
 void us_tcp_get_info(const struct us_tcp_sock *t, struct us_tcp_info *info);
 
-/* Stack-wide switches, as Linux's net.ipv4.tcp_sack, tcp_timestamps and
- * tcp_window_scaling sysctls: what new connections offer and accept. */
+/* The net.ipv4 sysctls TCP obeys, per stack as Linux keeps them per network
+ * namespace. The stack never reads files: the host refreshes them (from
+ * /proc/sys/net/ipv4 of its namespace) and the stack applies each one when
+ * Linux does - buffer sizes at socket(), options and window scale at connect
+ * and SYN arrival, port range at bind/connect, retry counts and timeouts when
+ * their timer fires - so a change reaches the next socket of a running
+ * program. Defaults are Linux 6.12+'s. */
+struct us_tcp_sysctls {
+  uint32_t rmem[3], wmem[3];  /* tcp_rmem, tcp_wmem: min, default, max (bytes) */
+  uint32_t core_rmem_max;     /* net.core.rmem_max: also bounds the window scale */
+  uint8_t window_scaling, timestamps, sack; /* 0 off, else on */
+  uint8_t ecn;                /* tcp_ecn: 0 off, 1 request and accept, 2 accept only */
+  uint8_t syn_retries, synack_retries, retries2;
+  uint8_t recovery;           /* tcp_recovery bits (1: RACK); kept, see README */
+  uint32_t fin_timeout;       /* seconds in FIN-WAIT-2 after close */
+  uint32_t keepalive_time, keepalive_intvl, keepalive_probes; /* s, s, count */
+  uint16_t port_lo, port_hi;  /* ip_local_port_range */
+};
+void us_tcp_sysctls_default(struct us_tcp_sysctls *v);
+/* Takes v if every value is in Linux's range (else -EINVAL, nothing changed);
+ * sockets that exist keep what they already took. */
+int us_tcp_set_sysctls(struct us_stack *s, const struct us_tcp_sysctls *v);
+void us_tcp_get_sysctls(const struct us_stack *s, struct us_tcp_sysctls *v);
+
+/* One on/off switch of the above (tests). */
 enum us_tcp_sysctl { US_TCP_SYSCTL_SACK, US_TCP_SYSCTL_TIMESTAMPS, US_TCP_SYSCTL_WINDOW_SCALING };
 int us_tcp_sysctl(struct us_stack *s, enum us_tcp_sysctl key, int on);
 

@@ -12,7 +12,8 @@
 static void rto_expired(struct us_tcp_sock *c) {
   struct us_stack *s = c->s;
   if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECV) {
-    int limit = c->state == US_TCP_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES;
+    const struct us_tcp_sysctls *v = &s->tcp->sys; /* read when it fires, as Linux */
+    int limit = c->state == US_TCP_SYN_SENT ? v->syn_retries : v->synack_retries;
     if (c->syn_retries >= limit ||
         (c->user_timeout_ms && s->now - c->rtx_start >= US_MS(c->user_timeout_ms))) {
       us_count(s, US_CNT_TCP_TIMEOUT);
@@ -32,7 +33,7 @@ static void rto_expired(struct us_tcp_sock *c) {
     return;
   }
   if (c->snd_max == c->snd_una) return;
-  if (c->retransmits >= TCP_RETRIES2 ||
+  if (c->retransmits >= s->tcp->sys.retries2 ||
       (c->user_timeout_ms && s->now - c->rtx_start >= US_MS(c->user_timeout_ms))) {
     us_count(s, US_CNT_TCP_TIMEOUT);
     tcp_fail(c, c->soft_error ? c->soft_error : ETIMEDOUT);
@@ -134,8 +135,8 @@ static void keep_fire(struct us_stack *s, struct us_timer *t) {
   case US_TCP_CLOSE_WAIT:
     if (!c->keepalive) break;
     if (c->snd_max != c->snd_una) { tcp_rearm_keepalive(c); break; } /* RTO covers it */
-    if (s->now - c->last_rx >= US_SEC(c->keepidle)) {
-      if (c->probes >= c->keepcnt) {
+    if (s->now - c->last_rx >= tcp_keepidle(c)) {
+      if (c->probes >= tcp_keepcnt(c)) {
         us_count(s, US_CNT_TCP_TIMEOUT);
         tcp_fail(c, ETIMEDOUT);
         break;
@@ -143,7 +144,7 @@ static void keep_fire(struct us_stack *s, struct us_timer *t) {
       c->probes++;
       us_count(s, US_CNT_TCP_KEEPALIVE);
       tcp_send_probe(c);
-      us_timer_arm(s, &c->t_keep, s->now + US_SEC(c->keepintvl));
+      us_timer_arm(s, &c->t_keep, s->now + tcp_keepintvl(c));
     } else {
       tcp_rearm_keepalive(c);
     }
@@ -236,7 +237,7 @@ void tcp_rearm_keepalive(struct us_tcp_sock *c) {
     return;
   }
   if (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT) return;
-  us_timer_arm(c->s, &c->t_keep, c->last_rx + US_SEC(c->keepidle));
+  us_timer_arm(c->s, &c->t_keep, c->last_rx + tcp_keepidle(c));
 }
 
 void tcp_enter_timewait(struct us_tcp_sock *c) {

@@ -32,7 +32,7 @@ step "ARP reply" 'arp  198\.18\.0\.1 is-at [0-9a-f][0-9a-f]:[0-9a-f:]+$'
 step "DNS answer" 'dns  answer A\? web\.ustack\.test: NOERROR'
 step "name resolved" 'dns  web\.ustack\.test -> 198\.18\.0\.1 \([0-9]+ ms\)'
 step "state CLOSED -> SYN_SENT" 'tcp  state CLOSED -> SYN_SENT'
-step "SYN" "tcp  $ep > 198\.18\.0\.1:80 \[SYN\] seq=0 win=[0-9]+ len=0 <mss 1460,sackOK,TS val [0-9]+ ecr 0,wscale 7>"
+step "SYN" "tcp  $ep > 198\.18\.0\.1:80 \[SYN\] seq=0 win=[0-9]+ len=0 <mss 1460,sackOK,TS val [0-9]+ ecr 0,wscale 10>"
 step "SYN-ACK" "tcp  198\.18\.0\.1:80 > $ep \[SYN, ACK\] seq=0 ack=1 "
 step "state SYN_SENT -> ESTABLISHED" 'tcp  state SYN_SENT -> ESTABLISHED'
 step "handshake ACK" "tcp  $ep > 198\.18\.0\.1:80 \[ACK\] seq=1 ack=1 "

@@ -195,7 +195,7 @@ TEST(TcpApi, WindowScaleFromBuffer) {
   us_tcp_setopt(p.lsn.s, US_TCP_OPT_RCVBUF, 1 << 20);  // 2 MiB ring: wscale 6
   p.start_connect();
   ASSERT_TRUE(p.t.run_until([&] { return p.lsn.ev & US_TCP_EV_ACCEPT; }, p.t.now + US_SEC(1)));
-  EXPECT_EQ(7, p.segs(0, TCP_SYN, TCP_SYN)[0].opt.wscale);  // default buffers: 7, like Linux
+  EXPECT_EQ(10, p.segs(0, TCP_SYN, TCP_SYN)[0].opt.wscale);  // tcp_rmem[2] 32 MiB: 10, like Linux
   EXPECT_EQ(6, p.segs(1, TCP_SYN, TCP_SYN)[0].opt.wscale);
 }
 

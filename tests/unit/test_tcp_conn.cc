@@ -14,9 +14,9 @@ TEST(TcpConn, ThreeWayHandshake) {
   ASSERT_EQ(1u, syn.size()) << p.trace();
   ASSERT_EQ(1u, synack.size());
   EXPECT_EQ(syn[0].seq + 1, synack[0].ack);
-  // Linux-style SYN options: mss 1460, sackOK, TS, wscale 7.
+  // Linux-style SYN options: mss 1460, sackOK, TS, wscale 10 (tcp_rmem[2] 32 MiB).
   EXPECT_EQ(1460, syn[0].opt.mss);
-  EXPECT_EQ(7, syn[0].opt.wscale);
+  EXPECT_EQ(10, syn[0].opt.wscale);
   EXPECT_TRUE(syn[0].opt.has & TCP_OPT_F_SACKOK);
   EXPECT_TRUE(syn[0].opt.has & TCP_OPT_F_TS);
   EXPECT_EQ(0u, syn[0].opt.tsecr);
@@ -25,8 +25,8 @@ TEST(TcpConn, ThreeWayHandshake) {
   us_tcp_get_info(p.cli.s, &ia);
   us_tcp_get_info(p.srv.s, &ib);
   EXPECT_EQ(US_TCP_ESTABLISHED, ia.tcpi_state);
-  EXPECT_EQ(7u, (unsigned)ia.tcpi_snd_wscale);
-  EXPECT_EQ(7u, (unsigned)ia.tcpi_rcv_wscale);
+  EXPECT_EQ(10u, (unsigned)ia.tcpi_snd_wscale);
+  EXPECT_EQ(10u, (unsigned)ia.tcpi_rcv_wscale);
   EXPECT_EQ(1u | 2u | 4u, ia.tcpi_options);
   EXPECT_EQ(1448u, ia.tcpi_snd_mss);  // 1460 minus the 12-byte timestamp option
   EXPECT_EQ(10u, ia.tcpi_snd_cwnd);   // IW10
@@ -185,6 +185,10 @@ TEST(TcpConn, SimultaneousOpen) {
 
 TEST(TcpConn, CloseRightAfterWriteDeliversEverything) {
   Pair p;
+  us_tcp_sysctls v;  // a send buffer that takes the whole megabyte at once
+  us_tcp_get_sysctls(p.t.st[0], &v);
+  v.wmem[1] = v.wmem[2] = 1 << 20;
+  us_tcp_set_sysctls(p.t.st[0], &v);
   p.connect();
   // The application writes 1 MB and closes at once: the stack owns the
   // rest (data, FIN, TIME_WAIT) without it.

@@ -36,6 +36,15 @@ BulkResult bulk(uint64_t seed, double loss, double reorder, us_time_t delay,
   }
   Pair p(o);
   p.logging = false;
+  // The buffers these numbers were measured with (1 MiB each, fixed, and
+  // wscale 7 from core.rmem_max), not Linux's that start small and grow.
+  for (int i = 0; i < 2; i++) {
+    us_tcp_sysctls v;
+    us_tcp_get_sysctls(p.t.st[i], &v);
+    v.rmem[1] = v.wmem[1] = v.rmem[2] = v.wmem[2] = 1 << 20;
+    v.core_rmem_max = 6 << 20;
+    us_tcp_set_sysctls(p.t.st[i], &v);
+  }
   p.connect();
   Flow f(p.cli.s, p.srv.s, bytes, (uint32_t)seed);
   us_time_t start = p.t.now;

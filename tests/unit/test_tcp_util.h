@@ -47,6 +47,7 @@ struct Seg {
   uint32_t seq, ack, len;
   uint16_t win;
   tcp_opts opt;
+  uint8_t tos;  // the IP TOS byte (low two bits: ECN)
 };
 
 inline bool parse_frame(const uint8_t *f, size_t n, Seg *s) {
@@ -58,6 +59,7 @@ inline bool parse_frame(const uint8_t *f, size_t n, Seg *s) {
   if (tot > n - 14) tot = n - 14;
   tcp_seg t;
   if (tcp_parse(ip + ihl, tot - ihl, &t)) return false;
+  s->tos = ip[1];
   s->sport = t.sport;
   s->dport = t.dport;
   s->flags = t.flags;

@@ -112,7 +112,7 @@ TEST(Trace, TextLinesTellTheStoryInOrder) {
   int rx_data = find_line(v, {"198.18.0.1:80 > ", "[PSH, ACK] seq=1 ack="});
   std::vector<int> at = {
       find_line(v, {"tcp  state CLOSED -> SYN_SENT", "198.18.0.10:"}),
-      find_line(v, {"> 198.18.0.1:80 [SYN] seq=0 win=", "<mss 1460,sackOK,TS val", "wscale 7>"}),
+      find_line(v, {"> 198.18.0.1:80 [SYN] seq=0 win=", "<mss 1460,sackOK,TS val", "wscale 10>"}),
       find_line(v, {"198.18.0.1:80 > 198.18.0.10:", "[SYN, ACK] seq=0 ack=1 "}),
       find_line(v, {"tcp  state SYN_SENT -> ESTABLISHED"}),
       find_line(v, {"tcp  cwnd 10 (initial"}),
