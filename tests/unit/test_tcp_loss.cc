@@ -188,7 +188,7 @@ TEST(TcpLoss, TailLossProbeAvoidsTimeout) {
   ASSERT_TRUE(p.t.run_until([&] { return us_tcp_readable(p.srv.s) == b.size(); }, p.t.now + US_SEC(5)));
   EXPECT_EQ(0u, p.t.counter(0, US_CNT_TCP_RTO));
   EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_TLP));
-  EXPECT_LT(p.t.now - p.segs(0)[0].at, US_MS(100));  // not a 200+ ms timeout
+  EXPECT_LT(p.t.now - p.segs(0)[0].at, US_MS(100)) << p.trace();  // not a 200+ ms timeout
 }
 
 TEST(TcpLoss, CubicBacksOffToSeventyPercent) {
