@@ -93,15 +93,17 @@ enum { TCP_LOST_DUPTHRESH = 0, TCP_LOST_RACK = 1 };
 struct tcp_txrec {
   uint32_t start, end;
   us_time_t xmit;        /* when it last left */
+  uint32_t order;        /* which send it was: orders sends of the same instant */
   uint8_t flags;         /* TCP_TX_* */
   uint8_t why;           /* TCP_LOST_* while TCP_TX_LOST */
 };
 
-#define TCP_TXQ_MAX 16384u /* records; beyond, a send joins the newest record */
+#define TCP_TXQ_MAX 16384u /* records (32 bytes); beyond, a send joins the newest record */
 
 struct tcp_txq {
   struct tcp_txrec *r;   /* ring of cap records, n valid from head */
   uint32_t cap, head, n;
+  uint32_t order;        /* sends so far */
   uint32_t lost_bytes;   /* in records marked lost and not resent (left pipe) */
 };
 
@@ -109,6 +111,7 @@ struct tcp_txq {
  * delivered, and the reordering window. */
 struct tcp_rack {
   us_time_t xmit;        /* RACK.xmit_ts */
+  uint32_t order;        /* ... and which send of that instant */
   uint32_t end_seq;      /* RACK.end_seq */
   uint32_t rtt_us;       /* RACK.rtt: of the segment that set xmit */
   uint32_t fack;         /* highest end delivered before this ACK (RACK.fack) */

@@ -9,7 +9,7 @@
  *
  * The record (struct tcp_txq) is a ring of ranges in sequence order; a
  * range is split where a SACK block or a retransmission starts or ends.
- * It holds at most TCP_TXQ_MAX ranges (24 bytes each), and about one per
+ * It holds at most TCP_TXQ_MAX ranges (32 bytes each), and about one per
  * segment or burst in flight. */
 #include <string.h>
 
@@ -76,7 +76,13 @@ static uint32_t txq_split_at(struct tcp_txq *q, uint32_t seq) {
 
 static void txq_append(struct tcp_txq *q, uint32_t start, uint32_t end, us_time_t now) {
   struct tcp_txrec *t = q->n ? rec(q, q->n - 1) : 0;
-  if (t && t->end == start && t->xmit == now && !t->flags) { t->end = end; return; }
+  /* New data right after the newest record, in the same instant, with
+   * nothing sent in between: one burst, one record. */
+  if (t && t->end == start && t->xmit == now && !t->flags && t->order + 1 == q->order) {
+    t->end = end;
+    t->order = q->order;
+    return;
+  }
   if (q->n == q->cap && txq_grow(q) < 0) {
     if (t) t->end = end; /* full: the newest record grows instead */
     return;
@@ -85,6 +91,7 @@ static void txq_append(struct tcp_txq *q, uint32_t start, uint32_t end, us_time_
   r->start = start;
   r->end = end;
   r->xmit = now;
+  r->order = q->order;
   r->flags = 0;
   r->why = 0;
 }
@@ -96,6 +103,7 @@ void tcp_txq_sent(struct us_tcp_sock *c, uint32_t seq, uint32_t end) {
   /* Nothing outstanding: everything below is delivered (and fack, a
    * sequence number, never starts out at an arbitrary 0). */
   if (!q->n) c->rack.fack = c->rack.pending_fack = seq;
+  q->order++;
   if (seq_lt(seq, c->snd_max)) {
     uint32_t rend = seq_min(end, c->snd_max);
     uint32_t i = txq_split_at(q, seq), j = txq_split_at(q, rend);
@@ -104,14 +112,20 @@ void tcp_txq_sent(struct us_tcp_sock *c, uint32_t seq, uint32_t end) {
       if (r->flags & TCP_TX_LOST) q->lost_bytes -= rec_len(r);
       r->flags = (uint8_t)((r->flags & ~TCP_TX_LOST) | TCP_TX_RETRANS);
       r->xmit = now;
+      r->order = q->order;
     }
   }
   if (seq_gt(end, c->snd_max)) txq_append(q, seq_max(seq, c->snd_max), end, now);
 }
 
-/* t1/seq1 left after t2/seq2 (RFC 8985 RACK_sent_after). */
-static int sent_after(us_time_t t1, uint32_t seq1, us_time_t t2, uint32_t seq2) {
-  return t1 > t2 || (t1 == t2 && seq_gt(seq1, seq2));
+/* t1/seq1 left after t2/seq2 (RFC 8985 RACK_sent_after). Within one
+ * instant the send order decides (a retransmission may follow new data
+ * sent in the same instant), within one send the sequence. */
+static int sent_after(us_time_t t1, uint32_t o1, uint32_t seq1, us_time_t t2, uint32_t o2,
+                      uint32_t seq2) {
+  if (t1 != t2) return t1 > t2;
+  if (o1 != o2) return (int32_t)(o1 - o2) > 0;
+  return seq_gt(seq1, seq2);
 }
 
 /* A record was delivered (SACKed or cumulatively ACKed): RFC 8985 6.2
@@ -124,19 +138,21 @@ static int ambiguous(const struct us_tcp_sock *c, const struct tcp_txrec *r, uin
   return (r->flags & TCP_TX_RETRANS) && rtt < c->min_rtt_us;
 }
 
-static void rack_delivered(struct us_tcp_sock *c, const struct tcp_txrec *r) {
+static void rack_delivered(struct us_tcp_sock *c, const struct tcp_txrec *r, uint32_t end) {
   struct tcp_rack *k = &c->rack;
   us_time_t now = c->s->now;
   uint32_t rtt = (uint32_t)(now - r->xmit);
-  if (!(r->flags & TCP_TX_RETRANS) && seq_lt(r->end, k->fack)) k->reord_seen = 1;
+  if (seq_gt(end, k->pending_fack)) k->pending_fack = end;
+  if (!(r->flags & TCP_TX_RETRANS) && seq_lt(end, k->fack)) k->reord_seen = 1;
   /* The original of a resent segment arriving late says nothing of the
    * resend's time. */
   if (ambiguous(c, r, rtt)) return;
   k->advanced = 1;
   k->rtt_us = rtt;
-  if (sent_after(r->xmit, r->end, k->xmit, k->end_seq)) {
+  if (sent_after(r->xmit, r->order, end, k->xmit, k->order, k->end_seq)) {
     k->xmit = r->xmit;
-    k->end_seq = r->end;
+    k->order = r->order;
+    k->end_seq = end;
   }
 }
 
@@ -145,29 +161,22 @@ void tcp_rack_sacked(struct us_tcp_sock *c, uint32_t start, uint32_t end, const 
   struct tcp_txq *q = &c->txq;
   if (!seq_lt(start, end)) return;
   uint32_t i = txq_split_at(q, start), j = txq_split_at(q, end);
-  uint32_t fack = c->rack.fack;
   for (; i < j; i++) {
     struct tcp_txrec *r = rec(q, i);
     if (r->flags & TCP_TX_SACKED) continue;
     if (r->flags & TCP_TX_LOST) q->lost_bytes -= rec_len(r);
     r->flags = (uint8_t)((r->flags & ~TCP_TX_LOST) | TCP_TX_SACKED);
-    rack_delivered(c, r);
-    if (seq_gt(r->end, fack)) fack = r->end;
+    rack_delivered(c, r, r->end);
   }
-  c->rack.pending_fack = seq_gt(fack, c->rack.pending_fack) ? fack : c->rack.pending_fack;
 }
 
 void tcp_rack_acked(struct us_tcp_sock *c, uint32_t ack, const struct tcp_seg *seg) {
   (void)seg;
   struct tcp_txq *q = &c->txq;
-  uint32_t fack = c->rack.pending_fack;
   while (q->n) {
     struct tcp_txrec *r = rec(q, 0);
     if (!seq_lt(r->start, ack)) break;
-    if (!(r->flags & TCP_TX_SACKED)) {
-      rack_delivered(c, r);
-      if (seq_gt(r->end, fack)) fack = r->end;
-    }
+    if (!(r->flags & TCP_TX_SACKED)) rack_delivered(c, r, seq_min(r->end, ack));
     if (seq_leq(r->end, ack)) {
       if (r->flags & TCP_TX_LOST) q->lost_bytes -= rec_len(r);
       q->head = (q->head + 1) % q->cap;
@@ -180,7 +189,6 @@ void tcp_rack_acked(struct us_tcp_sock *c, uint32_t ack, const struct tcp_seg *s
     break;
   }
   if (!q->n) q->head = 0;
-  c->rack.pending_fack = fack;
 }
 
 void tcp_rack_dsack(struct us_tcp_sock *c) { c->rack.dsack_seen = 1; }
@@ -243,7 +251,7 @@ static uint32_t rack_detect_loss(struct us_tcp_sock *c) {
   for (uint32_t i = 0; i < q->n; i++) {
     struct tcp_txrec *r = rec(q, i);
     if (r->flags & (TCP_TX_SACKED | TCP_TX_LOST)) continue;
-    if (!sent_after(k->xmit, k->end_seq, r->xmit, r->end)) continue;
+    if (!sent_after(k->xmit, k->order, k->end_seq, r->xmit, r->order, r->end)) continue;
     int64_t remaining = (int64_t)k->rtt_us + reo - (int64_t)(now - r->xmit);
     if (remaining > 0) {
       if ((uint64_t)remaining > wait) wait = (uint32_t)remaining;
