@@ -125,11 +125,11 @@ struct tcp_rack {
   uint8_t timer;         /* t_rtx is armed for the reordering timeout */
 };
 
-/* Proportional rate reduction (RFC 6937) state, bytes. */
+/* Proportional rate reduction (RFC 6937) state. */
 struct tcp_prr {
-  uint32_t prior_cwnd;   /* RecoverFS: cwnd when recovery began (as Linux) */
-  uint32_t delivered;    /* prr_delivered */
-  uint32_t out;          /* prr_out */
+  uint32_t prior_cwnd;   /* RecoverFS, bytes: cwnd when recovery began (as Linux) */
+  uint32_t delivered;    /* prr_delivered, segments */
+  uint32_t out;          /* prr_out, segments */
 };
 
 struct us_tcp_sock {

@@ -317,7 +317,8 @@ static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t fl
   uint32_t end = seq + n + !!(flags & TCP_FIN);
   int rtx = seq_lt(seq, c->snd_max);
   tcp_txq_sent(c, seq, end);
-  if (c->ca_state == TCP_CA_RECOVERY) c->prr.out += n; /* prr_out (RFC 6937) */
+  if (c->ca_state == TCP_CA_RECOVERY) /* prr_out (RFC 6937), in segments as Linux */
+    c->prr.out += n > c->mss ? (n + c->mss - 1) / c->mss : 1;
   if (rtx) {
     uint32_t nseg = n > c->mss ? (n + c->mss - 1) / c->mss : 1;
     c->total_retrans += nseg;

@@ -23,28 +23,36 @@ void tcp_enter_recovery(struct us_tcp_sock *c) {
   c->cc.cwnd = c->prr.prior_cwnd;
 }
 
+/* Counted in segments, as Linux does: in bytes, the proportional share of
+ * one delivered segment (ssthresh/RecoverFS of it) rounds down to nothing
+ * and, with no ACK left to come, recovery would stall until the RTO. */
+static uint32_t segs(const struct us_tcp_sock *c, uint64_t bytes) {
+  return (uint32_t)((bytes + c->mss - 1) / c->mss);
+}
+
 void tcp_prr_ack(struct us_tcp_sock *c, uint32_t delivered, uint32_t newly_lost, int una_advanced) {
   if (c->ca_state != TCP_CA_RECOVERY || !delivered) return;
   struct tcp_prr *p = &c->prr;
-  int64_t mss = c->mss, ssthresh = c->cc.ssthresh, pipe = tcp_pipe(c), sndcnt;
-  p->delivered += delivered;
+  uint32_t pipe_bytes = tcp_pipe(c);
+  int64_t d = segs(c, delivered), pipe = segs(c, pipe_bytes);
+  int64_t ssthresh = c->cc.ssthresh / c->mss, prior = c->prr.prior_cwnd / c->mss, sndcnt;
+  if (prior < 1) prior = 1;
+  p->delivered += (uint32_t)d;
   if (pipe > ssthresh) {
-    /* Proportional part: send ssthresh/RecoverFS of what was delivered. */
-    uint64_t d = (uint64_t)ssthresh * p->delivered + p->prior_cwnd - 1;
-    sndcnt = (int64_t)(d / p->prior_cwnd) - p->out;
+    /* Proportional part: ssthresh/RecoverFS of what was delivered. */
+    sndcnt = (int64_t)(((uint64_t)ssthresh * p->delivered + prior - 1) / prior) - p->out;
   } else {
     /* Slow-start reduction bound: catch up to ssthresh, no faster than
      * what was delivered plus one segment (Linux: only on an ACK that
      * advanced snd_una and found nothing newly lost). */
     int64_t limit = (int64_t)p->delivered - p->out;
-    if (limit < (int64_t)delivered) limit = delivered;
-    if (una_advanced && !newly_lost) limit += mss;
+    if (limit < d) limit = d;
+    if (una_advanced && !newly_lost) limit++;
     sndcnt = ssthresh - pipe < limit ? ssthresh - pipe : limit;
   }
   if (sndcnt < 0) sndcnt = 0;
-  sndcnt -= sndcnt % mss; /* whole segments; the rest is owed by the next ACK */
-  if (!p->out && sndcnt < mss) sndcnt = mss; /* the fast retransmit goes at once */
-  c->cc.cwnd = (uint32_t)(pipe + sndcnt);
+  if (!p->out && sndcnt < 1) sndcnt = 1; /* the fast retransmit goes at once */
+  c->cc.cwnd = pipe_bytes + (uint32_t)sndcnt * c->mss;
 }
 
 /* Without SACK: three duplicate ACKs beyond the last recovery point
