@@ -4,10 +4,13 @@
 // much window reordering costs (spurious retransmissions undone, RFC 3522 /
 // RFC 2883, and the reordering tolerance raised as Linux's tp->reordering).
 // Seeded faults and a virtual clock: every number asserted here is exact.
+#include <algorithm>
+
 #include "tests/unit/test_tcp_util.h"
 
 extern "C" {
 #include "stack/counters.h"
+#include "stack/event.h"
 }
 
 using namespace tcpt;
@@ -235,4 +238,189 @@ TEST(TcpRack, SpuriousTimeoutUndoneByDsack) {
   EXPECT_EQ(before.tcpi_snd_ssthresh, after.tcpi_snd_ssthresh);
   printf("  cwnd %u -> %u, ssthresh %u -> %u\n", before.tcpi_snd_cwnd, after.tcpi_snd_cwnd,
          before.tcpi_snd_ssthresh, after.tcpi_snd_ssthresh);
+}
+
+namespace {
+
+// Every retransmission side A makes: where, how much, and why (the trace's
+// reason: fast retransmit, RACK, tail loss probe, RTO).
+struct RtxLog {
+  struct Rtx {
+    uint32_t seq, len;
+    int why;
+  };
+  std::vector<Rtx> v;
+  static void fn(void *ctx, const us_event *ev) {
+    if (ev->type == US_EV_TCP_RETRANS)
+      static_cast<RtxLog *>(ctx)->v.push_back({ev->u.rtx.seq, ev->u.rtx.len, ev->u.rtx.why});
+  }
+};
+
+// Sends `segs` full segments in one write with Nagle off; drops the data
+// segments whose 0-based index is in `lost`, once.
+struct Flight {
+  Pair p;
+  RtxLog rtx;
+  uint32_t base = 0;
+  std::vector<int> sent;
+  std::vector<uint8_t> b;
+  Flight(int segs, std::vector<int> lost) {
+    p.connect();
+    us_stack_set_event_sink(p.t.a, RtxLog::fn, &rtx);
+    us_tcp_setopt(p.cli.s, US_TCP_OPT_NODELAY, 1);
+    sent.assign((size_t)segs, 0);
+    p.t.drop = [this, lost](int dir, uint64_t, const uint8_t *f, size_t n) {
+      Seg s;
+      if (dir != 0 || !parse_frame(f, n, &s) || !s.len) return false;
+      if (!base) base = s.seq;
+      uint32_t k = (s.seq - base) / 1448;
+      if (k >= sent.size()) return false;
+      bool first = sent[k]++ == 0;
+      return first && std::find(lost.begin(), lost.end(), (int)k) != lost.end();
+    };
+    b.resize((size_t)segs * 1448);
+    for (size_t i = 0; i < b.size(); i++) b[i] = pattern(i, 11);
+  }
+  ~Flight() {  // p outlives nothing of ours: unhook before it closes
+    us_stack_set_event_sink(p.t.a, nullptr, nullptr);
+    p.t.drop = nullptr;
+  }
+  bool run() {
+    p.sync();
+    if (us_tcp_send(p.cli.s, b.data(), b.size()) != (ssize_t)b.size()) return false;
+    return p.t.run_until([&] { return us_tcp_readable(p.srv.s) == b.size(); }, p.t.now + US_SEC(5));
+  }
+  uint32_t seq_of(int k) const { return base + (uint32_t)k * 1448; }
+};
+
+}  // namespace
+
+// Two holes in one flight: the first has DupThresh segments SACKed above
+// it (fast retransmit), the second only two. Once the first resend is
+// ACKed (a partial ACK), the second hole was sent before something now
+// delivered, longer ago than an RTT: RACK calls it lost by time (RFC 8985
+// 6.2) and recovery resends it at once. Before: the partial ACK resent
+// nothing more and the hole waited for the RTO (200+ ms on a 2 ms path).
+TEST(TcpRack, SecondHoleFoundByTimeAfterPartialAck) {
+  Flight f(10, {2, 7});
+  ASSERT_TRUE(f.run());
+  EXPECT_EQ(0u, f.p.t.counter(0, US_CNT_TCP_RTO)) << f.p.trace();
+  ASSERT_EQ(2u, f.rtx.v.size()) << f.p.trace();
+  EXPECT_EQ(f.seq_of(2), f.rtx.v[0].seq);
+  EXPECT_EQ(US_EV_RTX_FAST, f.rtx.v[0].why);
+  EXPECT_EQ(f.seq_of(7), f.rtx.v[1].seq);
+  EXPECT_EQ(US_EV_RTX_RACK, f.rtx.v[1].why);
+  EXPECT_EQ(1u, f.p.t.counter(0, US_CNT_TCP_RECOVERY));
+}
+
+// Only the last segment of a flight arrives: the receiver SACKs it. No
+// probe is due with data SACKed (RFC 8985 7.2, Linux: CA_Open only), and
+// none may resend what the receiver holds; RACK's reordering timer (one
+// SACKed segment: min_rtt/4 of settling time) calls the rest lost.
+// Before: a tail loss probe resent the SACKed last segment, and the holes
+// waited for it to come back.
+TEST(TcpRack, NothingSackedIsResent) {
+  Flight f(6, {0, 1, 2, 3, 4});
+  ASSERT_TRUE(f.run());
+  for (auto &r : f.rtx.v) EXPECT_NE(f.seq_of(5), r.seq) << f.p.trace();
+  EXPECT_EQ(1, f.sent[5]);
+  EXPECT_EQ(0u, f.p.t.counter(0, US_CNT_TCP_RTO));
+  EXPECT_EQ(0u, f.p.t.counter(0, US_CNT_TCP_TLP));
+  ASSERT_FALSE(f.rtx.v.empty());
+  EXPECT_EQ(f.seq_of(0), f.rtx.v[0].seq);
+  EXPECT_EQ(US_EV_RTX_RACK, f.rtx.v[0].why);
+}
+
+// A tail loss probe with nothing new to send resends the last segment not
+// SACKed - the last one sent, here - not a slice across two segments.
+TEST(TcpRack, ProbeResendsTheLastSegment) {
+  Flight f(6, {4, 5});
+  ASSERT_TRUE(f.run());
+  EXPECT_EQ(1u, f.p.t.counter(0, US_CNT_TCP_TLP));
+  ASSERT_FALSE(f.rtx.v.empty());
+  EXPECT_EQ(US_EV_RTX_TLP, f.rtx.v[0].why);
+  EXPECT_EQ(f.seq_of(5), f.rtx.v[0].seq);
+  EXPECT_EQ(1448u, f.rtx.v[0].len);
+  EXPECT_EQ(0u, f.p.t.counter(0, US_CNT_TCP_RTO));
+}
+
+// A resend lost in recovery: the resend of the first hole is lost while
+// new data sent after it comes back SACKed. RACK (send times, not
+// sequence) calls the resend lost once an RTT has passed since it left, and
+// sends it again - no RTO.
+TEST(TcpRack, LostRetransmissionFoundByTime) {
+  Flight f(10, {2, 3});
+  // The first resend of segment 2 is lost too.
+  auto inner = f.p.t.drop;
+  f.p.t.drop = [&f, inner](int dir, uint64_t i, const uint8_t *fr, size_t n) {
+    Seg s;
+    if (dir == 0 && parse_frame(fr, n, &s) && s.len && f.base && s.seq == f.seq_of(2) &&
+        f.sent[2] == 1) {
+      f.sent[2]++;
+      return true;
+    }
+    return inner(dir, i, fr, n);
+  };
+  ASSERT_TRUE(f.run());
+  EXPECT_EQ(0u, f.p.t.counter(0, US_CNT_TCP_RTO)) << f.p.trace();
+  EXPECT_EQ(1u, f.p.t.counter(0, US_CNT_TCP_LOST_RETRANS));
+  EXPECT_EQ(3, f.sent[2]);
+  EXPECT_EQ(2, f.sent[3]);
+}
+
+// PRR (RFC 6937, Linux's PRR-SSRB): entering recovery with most of a
+// flight lost and little left in flight, the sender resends one
+// segment per segment delivered (plus one when snd_una moves), growing
+// like slow start towards ssthresh - not a burst of ssthresh - pipe
+// segments on the ACK that starts recovery.
+TEST(TcpRack, PrrPacesResendsOnEnteringRecovery) {
+  Pair p;
+  p.connect();
+  us_tcp_setopt(p.cli.s, US_TCP_OPT_NODELAY, 1);
+  // Grow cwnd: 15 segments against an initial window of 10 (to 13).
+  std::vector<uint8_t> b(15 * 1448, 7);
+  p.sync();
+  ASSERT_EQ((ssize_t)b.size(), us_tcp_send(p.cli.s, b.data(), b.size()));
+  ASSERT_TRUE(p.t.run_until([&] { return us_tcp_readable(p.srv.s) == b.size(); }, p.t.now + US_SEC(5)));
+  p.t.run_for(US_MS(50));
+  us_tcp_info i;
+  us_tcp_get_info(p.cli.s, &i);
+  const uint32_t W = i.tcpi_snd_cwnd;
+  ASSERT_GE(W, 12u);
+  // The next flight: W segments, all but the last five lost.
+  uint32_t base = p.next_seq(0);
+  std::vector<int> seen(W, 0);
+  p.t.drop = [&](int dir, uint64_t, const uint8_t *f, size_t n) {
+    Seg s;
+    if (dir != 0 || !parse_frame(f, n, &s) || !s.len) return false;
+    uint32_t k = (s.seq - base) / 1448;
+    return k < W - 5 && seen[k]++ == 0;
+  };
+  // What A sends in answer to each ACK it gets: 'A' an ACK in, 'D' data out.
+  std::string order;
+  p.t.rx_tap = [&](int side, const uint8_t *f, size_t n, const us_frame_meta *) {
+    Seg s;
+    if (side == 0 && parse_frame(f, n, &s)) order += 'A';
+  };
+  auto tap = p.t.tap;
+  p.t.tap = [&](int dir, const uint8_t *f, size_t n, const us_frame_meta *m, us_time_t at) {
+    tap(dir, f, n, m, at);
+    Seg s;
+    if (dir == 0 && parse_frame(f, n, &s) && s.len) order += 'D';
+  };
+  std::vector<uint8_t> c(W * 1448, 9);
+  p.sync();
+  ASSERT_EQ((ssize_t)c.size(), us_tcp_send(p.cli.s, c.data(), c.size()));
+  ASSERT_TRUE(p.t.run_until([&] { return us_tcp_readable(p.srv.s) == b.size() + c.size(); },
+                            p.t.now + US_SEC(5)));
+  EXPECT_EQ(0u, p.t.counter(0, US_CNT_TCP_RTO));
+  EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_RECOVERY));
+  // The flight, then the five SACKs: recovery begins on the third (three
+  // segments SACKed above the holes), one resend each on it and the next
+  // two; then each cumulative ACK brings two (one delivered, plus one).
+  printf("  %s\n", order.c_str());
+  EXPECT_EQ(std::string(W, 'D') + "AAAD" "AD" "AD" "ADD" "ADD", order.substr(0, W + 14));
+  p.t.tap = tap;  // the hooks capture locals: gone before p closes
+  p.t.rx_tap = nullptr;
+  p.t.drop = nullptr;
 }
