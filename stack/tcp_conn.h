@@ -3,7 +3,9 @@
  * Memory per connection is bounded and stated: one struct us_tcp_sock
  * (about 1.5 KiB) plus a send ring (sndbuf, default 1 MiB) and a receive ring
  * (rcvbuf, default 1 MiB) that also holds out-of-order data in place, so the
- * out-of-order queue costs only its interval list (TCP_OOO_MAX entries).
+ * out-of-order queue costs only its interval list (TCP_OOO_MAX entries),
+ * and a record of what is in flight and when it left (RACK: 32 bytes per
+ * segment or burst in flight, at most TCP_TXQ_MAX records).
  * Rings exist only while they are needed: a SYN-RECEIVED child has none (a
  * SYN flood costs ~1.5 KiB per queued SYN, bounded by the SYN queue, and SYN
  * cookies beyond it), and TIME-WAIT releases them. The stack holds at most
