@@ -361,8 +361,12 @@ static int output_recovery(struct us_tcp_sock *c, uint32_t pipe) {
   uint32_t hs, he;
   uint8_t why = TCP_LOST_DUPTHRESH;
   if (c->sack_ok) {
-    /* The lowest range RACK judged lost (RFC 8985 6.3). */
-    if (!tcp_txq_next_lost(c, max_burst(c), &hs, &he, &why)) return 0;
+    /* The lowest range RACK judged lost (RFC 8985 6.3), a segment per
+     * frame: a lost frame is one lost segment, which the SACKs of the
+     * others reveal (RACK), not a whole step of recovery lost at once with
+     * nothing after it to show it - an RTO. */
+    if (!tcp_txq_next_lost(c, c->mss, &hs, &he, &why)) return 0;
+    if (seq_gt(he, hs + c->mss)) he = hs + c->mss;
   } else {
     if (!seq_leq(c->rtx_next, c->snd_una)) return 0;
     hs = c->snd_una;
