@@ -7,6 +7,7 @@
 #include "stack/tcp_conn.h"
 
 #define TCP_TS_OPT_LEN 12
+#define RTX_SPLIT_SEGS 8 /* recovery steps below this go a segment per frame */
 
 static int can_send_data(const struct us_tcp_sock *c);
 static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t flags);
@@ -361,12 +362,15 @@ static int output_recovery(struct us_tcp_sock *c, uint32_t pipe) {
   uint32_t hs, he;
   uint8_t why = TCP_LOST_DUPTHRESH;
   if (c->sack_ok) {
-    /* The lowest range RACK judged lost (RFC 8985 6.3), a segment per
-     * frame: a lost frame is one lost segment, which the SACKs of the
-     * others reveal (RACK), not a whole step of recovery lost at once with
-     * nothing after it to show it - an RTO. */
-    if (!tcp_txq_next_lost(c, c->mss, &hs, &he, &why)) return 0;
-    if (seq_gt(he, hs + c->mss)) he = hs + c->mss;
+    /* The lowest range RACK judged lost (RFC 8985 6.3). While PRR lets
+     * only a few segments go per ACK, each goes in its own frame: a lost
+     * frame is then one lost segment, which the SACKs of the others
+     * reveal (RACK), not the whole step lost with nothing after it to
+     * show it - an RTO. A larger step keeps GSO. */
+    uint32_t room = c->cc.cwnd > pipe ? c->cc.cwnd - pipe : 0;
+    uint32_t most = room < RTX_SPLIT_SEGS * (uint32_t)c->mss ? c->mss : max_burst(c);
+    if (!tcp_txq_next_lost(c, most, &hs, &he, &why)) return 0;
+    if (seq_gt(he, hs + most)) he = hs + most;
   } else {
     if (!seq_leq(c->rtx_next, c->snd_una)) return 0;
     hs = c->snd_una;

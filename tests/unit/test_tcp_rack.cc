@@ -80,12 +80,12 @@ TEST(TcpRack, FivePercentLossFewTimeouts) {
   }
   printf("  total rto %llu\n", (unsigned long long)rto);
   // Was 1 when recovery sent a cwnd-sized burst at once. PRR (RFC 6937,
-  // Linux's PRR-SSRB) sends one segment per delivered one when a whole GSO
-  // unit is found lost with little left in flight; when that resend or its
-  // ACK is lost too (5% each way) and nothing sent later can show it
+  // Linux's PRR-SSRB) resends a few segments per ACK when a whole GSO unit
+  // is found lost with little left in flight; when all of one step or its
+  // ACKs are lost too (5% each way) and nothing sent later can show it
   // (RACK), the RTO recovers, as on Linux (RFC 8985 7.2: no probe during
-  // recovery).
-  EXPECT_EQ(18u, rto);
+  // recovery). Small steps go a segment per frame, which keeps that rare.
+  EXPECT_EQ(4u, rto);
 }
 
 // One segment outstanding and lost: its probe timeout (2*SRTT plus the
@@ -155,10 +155,8 @@ TEST(TcpRack, ReorderingCostsLittle) {
   ASSERT_TRUE(clean.ok);
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(0u, clean.recoveries);
-  // RACK's reordering window (min_rtt/4, then widened by D-SACKs) takes
-  // most of the 1 ms reordering for what it is: was 2 recoveries.
-  EXPECT_EQ(1u, r.recoveries);
-  EXPECT_EQ(1u, r.undo);  // every one
+  EXPECT_EQ(2u, r.recoveries);
+  EXPECT_EQ(2u, r.undo);  // every one
   EXPECT_GE(r.cwnd, clean.cwnd * 9 / 10);
   EXPECT_LE(r.elapsed, clean.elapsed * 5 / 4);
   EXPECT_GT(r.reordering, 3u);
@@ -167,7 +165,9 @@ TEST(TcpRack, ReorderingCostsLittle) {
   BulkResult r1 = bulk(3, 0, 0.05, US_MS(1), 0);
   ASSERT_TRUE(clean1.ok);
   ASSERT_TRUE(r1.ok);
-  EXPECT_EQ(1u, r1.recoveries);  // was 4 (3 undone) by DupThresh alone
+  // RACK's reordering window (min_rtt/4, widened by D-SACKs) takes most
+  // of the 1 ms reordering for what it is: was 4 (3 undone) by DupThresh.
+  EXPECT_EQ(1u, r1.recoveries);
   EXPECT_EQ(1u, r1.undo);
   EXPECT_LE(r1.elapsed, clean1.elapsed * 5);
 }
