@@ -362,13 +362,15 @@ static int output_recovery(struct us_tcp_sock *c, uint32_t pipe) {
   uint32_t hs, he;
   uint8_t why = TCP_LOST_DUPTHRESH;
   if (c->sack_ok) {
-    /* The lowest range RACK judged lost (RFC 8985 6.3). While PRR lets
-     * only a few segments go per ACK, each goes in its own frame: a lost
-     * frame is then one lost segment, which the SACKs of the others
-     * reveal (RACK), not the whole step lost with nothing after it to
-     * show it - an RTO. A larger step keeps GSO. */
+    /* The lowest range RACK judged lost (RFC 8985 6.3). What PRR lets
+     * go on this ACK leaves in at least two frames (one per segment for a
+     * small step): a lost frame then leaves another whose SACK reveals it
+     * (RACK), not the whole step lost with nothing after it to show it -
+     * an RTO. */
     uint32_t room = c->cc.cwnd > pipe ? c->cc.cwnd - pipe : 0;
-    uint32_t most = room < RTX_SPLIT_SEGS * (uint32_t)c->mss ? c->mss : max_burst(c);
+    uint32_t most = room < RTX_SPLIT_SEGS * (uint32_t)c->mss ? c->mss : room / 2;
+    most -= most % c->mss;
+    if (most > max_burst(c)) most = max_burst(c);
     if (!tcp_txq_next_lost(c, most, &hs, &he, &why)) return 0;
     if (seq_gt(he, hs + most)) he = hs + most;
   } else {

@@ -42,12 +42,19 @@ void tcp_prr_ack(struct us_tcp_sock *c, uint32_t delivered, uint32_t newly_lost,
     /* Proportional part: ssthresh/RecoverFS of what was delivered. */
     sndcnt = (int64_t)(((uint64_t)ssthresh * p->delivered + prior - 1) / prior) - p->out;
   } else {
-    /* Slow-start reduction bound: catch up to ssthresh, no faster than
-     * what was delivered plus one segment (Linux: only on an ACK that
-     * advanced snd_una and found nothing newly lost). */
+    /* Slow-start reduction bound (RFC 6937 PRR-SSRB): catch up to
+     * ssthresh, no faster than what was delivered plus one segment. Linux
+     * since 5.10 adds the segment only on an ACK that advanced snd_una and
+     * found nothing newly lost; on the ACK that finds a whole GSO unit
+     * lost with nothing else in flight, that leaves one resend, and if it
+     * is lost too only the RTO remains (tcp_interop_loss: most of its
+     * RTOs). With the RFC's segment, two go, in two frames, and the SACK
+     * of one shows the loss of the other (RACK). */
+    (void)una_advanced;
+    (void)newly_lost;
     int64_t limit = (int64_t)p->delivered - p->out;
     if (limit < d) limit = d;
-    if (una_advanced && !newly_lost) limit++;
+    limit++;
     sndcnt = ssthresh - pipe < limit ? ssthresh - pipe : limit;
   }
   if (sndcnt < 0) sndcnt = 0;
