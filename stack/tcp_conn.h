@@ -376,9 +376,9 @@ void tcp_txq_reset(struct us_tcp_sock *c);
  * retransmission. Call before snd_max moves. */
 void tcp_txq_sent(struct us_tcp_sock *c, uint32_t seq, uint32_t end);
 /* [start, end) newly SACKed. */
-void tcp_rack_sacked(struct us_tcp_sock *c, uint32_t start, uint32_t end, const struct tcp_seg *seg);
+void tcp_rack_sacked(struct us_tcp_sock *c, uint32_t start, uint32_t end);
 /* Everything below ack is cumulatively acknowledged. */
-void tcp_rack_acked(struct us_tcp_sock *c, uint32_t ack, const struct tcp_seg *seg);
+void tcp_rack_acked(struct us_tcp_sock *c, uint32_t ack);
 /* A D-SACK arrived (RFC 8985 6.2 step 4). */
 void tcp_rack_dsack(struct us_tcp_sock *c);
 /* Mark what RACK judges lost; arm the reordering timer for the rest.

@@ -168,7 +168,7 @@ static void rcv_ack_sack(struct us_tcp_sock *c, const struct tcp_seg *seg) {
     if (seq_leq(b, seg->ack) || seq_leq(b, c->snd_una)) continue; /* old */
     uint32_t before = c->sb.sacked;
     tcp_sb_add(&c->sb, seq_max(a, seg->ack), b);
-    tcp_rack_sacked(c, seq_max(a, seg->ack), b, seg);
+    tcp_rack_sacked(c, seq_max(a, seg->ack), b);
     if (c->undo_valid && seq_gt(b, c->undo_fack)) c->undo_fack = b;
     if (c->sb.sacked != before) {
       if (!c->sack_new || seq_lt(a, c->sack_new_start)) c->sack_new_start = a;
@@ -243,7 +243,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     if (c->tlp_out && seq_geq(ack, c->tlp_high)) c->tlp_out = 0;
     snd_acked(c, ack);
     tcp_sb_ack(&c->sb, ack);
-    tcp_rack_acked(c, ack, seg);
+    tcp_rack_acked(c, ack);
     c->retransmits = 0;
     c->dupacks = 0;
     c->rtx_start = s->now;

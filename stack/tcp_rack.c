@@ -156,8 +156,7 @@ static void rack_delivered(struct us_tcp_sock *c, const struct tcp_txrec *r, uin
   }
 }
 
-void tcp_rack_sacked(struct us_tcp_sock *c, uint32_t start, uint32_t end, const struct tcp_seg *seg) {
-  (void)seg;
+void tcp_rack_sacked(struct us_tcp_sock *c, uint32_t start, uint32_t end) {
   struct tcp_txq *q = &c->txq;
   if (!seq_lt(start, end)) return;
   uint32_t i = txq_split_at(q, start), j = txq_split_at(q, end);
@@ -170,8 +169,7 @@ void tcp_rack_sacked(struct us_tcp_sock *c, uint32_t start, uint32_t end, const 
   }
 }
 
-void tcp_rack_acked(struct us_tcp_sock *c, uint32_t ack, const struct tcp_seg *seg) {
-  (void)seg;
+void tcp_rack_acked(struct us_tcp_sock *c, uint32_t ack) {
   struct tcp_txq *q = &c->txq;
   while (q->n) {
     struct tcp_txrec *r = rec(q, 0);

@@ -346,19 +346,21 @@ TEST(TcpRack, ProbeResendsTheLastSegment) {
   EXPECT_EQ(0u, f.p.t.counter(0, US_CNT_TCP_RTO));
 }
 
-// A resend lost in recovery: the resend of the first hole is lost while
-// new data sent after it comes back SACKed. RACK (send times, not
-// sequence) calls the resend lost once an RTT has passed since it left, and
-// sends it again - no RTO.
+// A resend lost in recovery: three holes, and the resend of the middle
+// one is lost while the resend of the hole above it comes back SACKed.
+// Nothing new is sent, and the lost resend is neither at snd_una nor
+// below new data: only send times show it left before something now
+// delivered (RACK, RFC 8985 6.2). It goes again at once - no RTO. Before:
+// the sequence-order checks missed it and it waited for the RTO.
 TEST(TcpRack, LostRetransmissionFoundByTime) {
-  Flight f(10, {2, 3});
-  // The first resend of segment 2 is lost too.
+  Flight f(12, {2, 5, 8});
+  // The first resend of segment 5 is lost too.
   auto inner = f.p.t.drop;
   f.p.t.drop = [&f, inner](int dir, uint64_t i, const uint8_t *fr, size_t n) {
     Seg s;
-    if (dir == 0 && parse_frame(fr, n, &s) && s.len && f.base && s.seq == f.seq_of(2) &&
-        f.sent[2] == 1) {
-      f.sent[2]++;
+    if (dir == 0 && parse_frame(fr, n, &s) && s.len && f.base && s.seq == f.seq_of(5) &&
+        f.sent[5] == 1) {
+      f.sent[5]++;
       return true;
     }
     return inner(dir, i, fr, n);
@@ -366,8 +368,12 @@ TEST(TcpRack, LostRetransmissionFoundByTime) {
   ASSERT_TRUE(f.run());
   EXPECT_EQ(0u, f.p.t.counter(0, US_CNT_TCP_RTO)) << f.p.trace();
   EXPECT_EQ(1u, f.p.t.counter(0, US_CNT_TCP_LOST_RETRANS));
-  EXPECT_EQ(3, f.sent[2]);
-  EXPECT_EQ(2, f.sent[3]);
+  EXPECT_EQ(3, f.sent[5]);
+  EXPECT_EQ(2, f.sent[2]);
+  EXPECT_EQ(2, f.sent[8]);
+  ASSERT_FALSE(f.rtx.v.empty());
+  EXPECT_EQ(f.seq_of(5), f.rtx.v.back().seq);
+  EXPECT_EQ(US_EV_RTX_RACK, f.rtx.v.back().why);
 }
 
 // PRR (RFC 6937, PRR-SSRB): entering recovery with most of a flight lost
