@@ -431,3 +431,86 @@ TEST(TcpRack, PrrPacesResendsOnEnteringRecovery) {
   p.t.rx_tap = nullptr;
   p.t.drop = nullptr;
 }
+
+namespace {
+
+// On a 20 ms path, after a 100 KB transfer: 10 segments, of which only
+// the last arrives; how long after its SACK comes back the first hole is
+// resent (the reordering window at work: one segment SACKed, no
+// DupThresh). With `spurious`, the transfer meets an RTO that proves
+// spurious (every ACK lost until it fires): its resends come back
+// D-SACKed.
+us_time_t reo_wait(bool spurious, uint32_t *min_rtt) {
+  TwoStackOptions o;
+  o.faults[0].delay = o.faults[1].delay = US_MS(10);
+  Pair p(o);
+  p.connect();
+  us_tcp_setopt(p.cli.s, US_TCP_OPT_NODELAY, 1);
+  Flow f(p.cli.s, p.srv.s, 100000, 3);  // RTT samples first: min_rtt is the path's
+  if (!spurious) {
+    EXPECT_TRUE(p.t.run_until([&] { f.pump(); return f.done(); }, p.t.now + US_SEC(10)));
+    p.t.run_for(US_MS(500));
+  } else {
+    EXPECT_TRUE(p.t.run_until([&] { f.pump(); return f.recvd >= 50000; }, p.t.now + US_SEC(5)));
+    p.t.drop = [&](int dir, uint64_t, const uint8_t *fr, size_t n) {
+      Seg s;
+      return dir == 1 && p.t.counter(0, US_CNT_TCP_RTO) == 0 && parse_frame(fr, n, &s);
+    };
+    EXPECT_TRUE(p.t.run_until([&] { f.pump(); return p.t.counter(0, US_CNT_TCP_RTO) == 1; },
+                              p.t.now + US_SEC(10)));
+    EXPECT_TRUE(p.t.run_until([&] { f.pump(); return f.done(); }, p.t.now + US_SEC(10)));
+    p.t.run_for(US_MS(500));
+    EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_RTO));
+    EXPECT_GE(p.t.counter(0, US_CNT_TCP_DSACK_RX), 1u);
+  }
+  uint32_t base = 0;  // snd_max: the end of the highest segment sent
+  for (auto &s : p.segs(0))
+    if (!base || (int32_t)(s.seq + s.len - base) > 0) base = s.seq + s.len;
+  uint64_t rtx0 = p.t.counter(0, US_CNT_TCP_RETRANS);
+  p.t.drop = [&, rtx0](int dir, uint64_t, const uint8_t *fr, size_t n) {
+    Seg s;
+    if (dir != 0 || !parse_frame(fr, n, &s) || !s.len) return false;
+    return s.seq - base < 9 * 1448 && p.t.counter(0, US_CNT_TCP_RETRANS) == rtx0;  // originals
+  };
+  size_t logged = p.log.size();
+  std::vector<uint8_t> b(10 * 1448, 1);
+  p.sync();
+  EXPECT_EQ((ssize_t)b.size(), us_tcp_send(p.cli.s, b.data(), b.size()));
+  EXPECT_TRUE(p.t.run_until([&] { return p.t.counter(0, US_CNT_TCP_RETRANS) > rtx0; },
+                            p.t.now + US_SEC(5)));
+  us_time_t sack = 0, resend = 0;
+  for (size_t i = logged; i < p.log.size(); i++) {
+    const Seg &s = p.log[i];
+    if (s.dir == 1 && s.opt.nsack && !sack) sack = s.at + US_MS(10);  // its arrival at A
+    if (s.dir == 0 && s.len && s.seq == base && sack) { resend = s.at; break; }
+  }
+  us_tcp_info i;
+  us_tcp_get_info(p.cli.s, &i);
+  *min_rtt = i.tcpi_min_rtt;
+  p.t.drop = nullptr;
+  EXPECT_NE(0u, sack);
+  EXPECT_NE(0u, resend);
+  return resend - sack;
+}
+
+}  // namespace
+
+// The reordering window (RFC 8985 6.2, Linux's tcp_rack_reo_wnd): with one
+// segment SACKed above a hole, RACK waits min_rtt/4 (plus Linux's 2 ms
+// timer slack) before calling the hole lost - no probe, no RTO. A D-SACK
+// (a resend proved spurious) widens the window by another min_rtt/4, so
+// the same reordering is not taken for loss again. Before: the hole waited
+// for a tail loss probe, whatever the D-SACKs said.
+TEST(TcpRack, ReorderingWindowWidensWithDsack) {
+  uint32_t rtt_a = 0, rtt_b = 0;
+  us_time_t a = reo_wait(false, &rtt_a);
+  us_time_t b = reo_wait(true, &rtt_b);
+  printf("  wait %lld us (min_rtt %u us), after a D-SACK %lld us (min_rtt %u us)\n", (long long)a,
+         rtt_a, (long long)b, rtt_b);
+  auto expect = [](uint32_t steps, uint32_t min_rtt) {
+    return US_MS((steps * (min_rtt / 4) + 999) / 1000) + US_MS(2);
+  };
+  EXPECT_EQ(rtt_a, rtt_b);
+  EXPECT_EQ(expect(1, rtt_a), a);
+  EXPECT_EQ(expect(2, rtt_b), b);
+}
