@@ -206,8 +206,12 @@ void tr_describe(struct us_trace *t, struct tr_conn *c, const struct us_event *e
              ev->u.rtx.seq - (c ? c->isn_l : 0), ev->u.rtx.len, ev->snap.rto_us / 1000,
              ev->snap.backoff, cs);
     else
-      sb_add(&b, "tcp  retransmit seq=%u len=%u (fast retransmit) (%s)",
-             ev->u.rtx.seq - (c ? c->isn_l : 0), ev->u.rtx.len, cs);
+      sb_add(&b, "tcp  retransmit seq=%u len=%u (%s) (%s)", ev->u.rtx.seq - (c ? c->isn_l : 0),
+             ev->u.rtx.len,
+             ev->u.rtx.why == US_EV_RTX_RACK  ? "RACK: lost by time"
+             : ev->u.rtx.why == US_EV_RTX_TLP ? "tail loss probe"
+                                              : "fast retransmit",
+             cs);
     break;
   case US_EV_TCP_RTT:
     *cat = US_TRACE_CC;

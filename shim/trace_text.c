@@ -21,7 +21,7 @@ static const char *cc_reason(const struct tr_conn *c, const struct us_ev_tcp_sna
   if (p->undos != c->cc_undos) return "undo: every resend was spurious";
   if (p->ca_state == 4) return "loss: retransmission timeout";
   if (p->ca_state == 3 && c->cc_ca != 3) return "fast recovery";
-  if (p->ca_state == 3) return "in recovery";
+  if (p->ca_state == 3) return "in recovery: PRR"; /* RFC 6937, ACK by ACK */
   if (c->cc_ca == 3 || c->cc_ca == 4) return "recovery done";
   if (p->cwnd < c->cc_cwnd) return "restart after idle";
   return p->cwnd <= p->ssthresh ? "slow start" : "congestion avoidance";

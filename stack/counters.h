@@ -135,6 +135,7 @@
   X(TCP_TW_FIN, "tcp retransmitted FIN answered in TIME-WAIT") \
   X(TCP_TLP, "tcp tail loss probes sent (RFC 8985)")         \
   X(TCP_LOST_RETRANS, "tcp lost retransmissions detected")    \
+  X(TCP_RACK_LOST, "tcp losses found by RACK (RFC 8985)")     \
   X(TCP_DSACK_TX, "tcp D-SACKs sent (duplicate data, RFC 2883)") \
   X(TCP_DSACK_RX, "tcp D-SACKs received for retransmitted data") \
   X(TCP_UNDO, "tcp congestion responses undone (every resend spurious)") \

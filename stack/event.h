@@ -33,7 +33,13 @@ enum us_ev_type {
 enum { US_EV_TX = 0, US_EV_RX = 1 };
 
 /* Why data was sent again (us_ev_retrans.why). */
-enum { US_EV_RTX_TIMEOUT = 0, US_EV_RTX_FAST = 1, US_EV_RTX_SYN = 2 };
+enum {
+  US_EV_RTX_TIMEOUT = 0, /* the RTO fired: go-back-N */
+  US_EV_RTX_FAST = 1,    /* fast retransmit: DupThresh segments SACKed above (or dup ACKs) */
+  US_EV_RTX_SYN = 2,
+  US_EV_RTX_RACK = 3,    /* RACK: sent before something delivered, by more than RTT + reo_wnd */
+  US_EV_RTX_TLP = 4,     /* tail loss probe */
+};
 
 /* A connection, from our side. Host byte order. */
 struct us_ev_conn {

@@ -218,6 +218,7 @@ void tcp_free_bufs(struct us_tcp_sock *c) {
   us_free(c->rcv.buf);
   memset(&c->snd, 0, sizeof(c->snd));
   memset(&c->rcv, 0, sizeof(c->rcv));
+  tcp_txq_free(c);
 }
 
 void tcp_ring_write(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t n) {

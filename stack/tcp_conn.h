@@ -4,7 +4,9 @@
  * (about 1.5 KiB) plus a send ring (tcp_wmem[1], growing with cwnd up to
  * tcp_wmem[2]) and a receive ring (tcp_rmem[1], growing as the application
  * reads up to tcp_rmem[2]) that also holds out-of-order data in place, so the
- * out-of-order queue costs only its interval list (TCP_OOO_MAX entries).
+ * out-of-order queue costs only its interval list (TCP_OOO_MAX entries),
+ * and a record of what is in flight and when it left (RACK: 32 bytes per
+ * segment or burst in flight, at most TCP_TXQ_MAX records).
  * Rings exist only while they are needed: a SYN-RECEIVED child has none (a
  * SYN flood costs ~1.5 KiB per queued SYN, bounded by the SYN queue, and SYN
  * cookies beyond it), and TIME-WAIT releases them. The stack holds at most
@@ -64,10 +66,63 @@ struct tcp_ooo {
 struct tcp_sb {
   uint32_t n;
   uint32_t sacked;    /* total bytes covered */
-  uint32_t lost_end;  /* has_lost_end: every hole below this is lost (RACK verdict) */
-  uint8_t has_lost_end;
-  uint16_t dupthresh; /* segments of reordering tolerated (0: 3, RFC 6675) */
+  uint16_t dupthresh; /* reordering degree in segments (0: 3), Linux's tp->reordering */
   struct tcp_iv iv[TCP_SB_MAX];
+};
+
+/* What was sent and when (RACK, RFC 8985): [snd_una, snd_max) as ranges
+ * in sequence order, each sent at one time - a segment, or a burst that
+ * left together - with its SACK, loss and retransmission state. A range is
+ * split where a SACK block or a retransmission begins or ends, as Linux
+ * splits an skb, so each record is wholly SACKed or not. */
+enum {
+  TCP_TX_SACKED = 1,   /* the receiver holds it */
+  TCP_TX_LOST = 2,     /* judged lost, not sent again since */
+  TCP_TX_RETRANS = 4,  /* sent more than once (Linux's TCPCB_EVER_RETRANS) */
+};
+/* Why a record was judged lost (the retransmission's reason in the trace). */
+enum { TCP_LOST_DUPTHRESH = 0, TCP_LOST_RACK = 1 };
+
+struct tcp_txrec {
+  uint32_t start, end;
+  us_time_t xmit;        /* when it last left */
+  uint32_t order;        /* which send it was: orders sends of the same instant */
+  uint8_t flags;         /* TCP_TX_* */
+  uint8_t why;           /* TCP_LOST_* while TCP_TX_LOST */
+};
+
+#define TCP_TXQ_MAX 16384u /* records (32 bytes); beyond, a send joins the newest record */
+
+struct tcp_txq {
+  struct tcp_txrec *r;   /* ring of cap records, n valid from head */
+  uint32_t cap, head, n;
+  uint32_t order;        /* sends so far */
+  uint32_t lost_bytes;   /* in records marked lost and not resent (left pipe) */
+};
+
+/* RACK state (RFC 8985 6.1): the most recently sent segment known
+ * delivered, and the reordering window. */
+struct tcp_rack {
+  us_time_t xmit;        /* RACK.xmit_ts */
+  uint32_t order;        /* ... and which send of that instant */
+  uint32_t end_seq;      /* RACK.end_seq */
+  uint32_t rtt_us;       /* RACK.rtt: of the segment that set xmit */
+  uint32_t fack;         /* highest end delivered before this ACK (RACK.fack) */
+  uint32_t pending_fack; /* ... and including it */
+  uint32_t dsack_round;  /* snd_max when reo_steps last grew; valid with dsack_wait */
+  uint8_t advanced;      /* xmit moved since the last loss detection */
+  uint8_t reord_seen;    /* RACK.reordering_seen */
+  uint8_t dsack_seen, dsack_wait;
+  uint8_t reo_steps;     /* RACK.reo_wnd_mult */
+  uint8_t reo_persist;   /* recoveries left before reo_steps returns to 1 */
+  uint8_t timer;         /* t_rtx is armed for the reordering timeout */
+};
+
+/* Proportional rate reduction (RFC 6937) state. */
+struct tcp_prr {
+  uint32_t prior_cwnd;   /* RecoverFS, bytes: cwnd when recovery began (as Linux) */
+  uint32_t delivered;    /* prr_delivered, segments */
+  uint32_t out;          /* prr_out, segments */
 };
 
 struct us_tcp_sock {
@@ -163,8 +218,6 @@ struct us_tcp_sock {
   uint32_t recover, rtx_next, dupacks;
   uint32_t rtx_hi;        /* snd_max when the latest retransmission left */
   uint8_t rtx_hi_valid;
-  uint8_t rtx_later_valid; /* rtx_later: end of a resend that left after the resend at snd_una */
-  uint32_t rtx_later;
   uint8_t rtx_first;       /* recovery entered, first retransmission not yet sent */
   uint8_t tlp_pending;     /* t_rtx is armed for a tail loss probe */
   uint8_t tlp_out;         /* a probe is out, until tlp_high is ACKed */
@@ -186,6 +239,11 @@ struct us_tcp_sock {
   struct tcp_cc undo_cc;    /* congestion state before the reduction */
   struct tcp_sb sb;
   struct tcp_cc cc;
+  struct tcp_txq txq;
+  struct tcp_rack rack;
+  struct tcp_prr prr;
+  uint8_t rtx_why;          /* US_EV_RTX_* for the next retransmission */
+  uint8_t tlp_retrans;      /* the probe out resent data (RFC 8985 7.4) */
 
   /* Timers. */
   struct us_timer t_rtx, t_delack, t_persist, t_keep;
@@ -341,12 +399,45 @@ void tcp_sb_ack(struct tcp_sb *sb, uint32_t snd_una);
 uint32_t tcp_sb_sacked_below(const struct tcp_sb *sb, uint32_t seq);
 const struct tcp_iv *tcp_sb_find(const struct tcp_sb *sb, uint32_t seq);
 uint32_t tcp_sb_next_start(const struct tcp_sb *sb, uint32_t seq);
-/* Bytes in [from, highest sacked) judged lost (RFC 6675 IsLost with
- * DupThresh*mss bytes SACKed above) and not yet retransmitted (>= from). */
-uint32_t tcp_sb_lost_from(const struct tcp_sb *sb, uint32_t snd_una, uint32_t from, uint32_t mss);
-/* Next lost, unsacked range at or after `from`; 0 if none. */
-int tcp_sb_next_lost(const struct tcp_sb *sb, uint32_t snd_una, uint32_t from, uint32_t mss,
-                     uint32_t *start, uint32_t *end);
+
+/* tcp_rack.c: the send-time record and RACK loss detection (RFC 8985) */
+void tcp_txq_free(struct us_tcp_sock *c);
+void tcp_txq_reset(struct us_tcp_sock *c);
+/* [seq, end) left now (end includes a FIN); the part below snd_max is a
+ * retransmission. Call before snd_max moves. */
+void tcp_txq_sent(struct us_tcp_sock *c, uint32_t seq, uint32_t end);
+/* [start, end) newly SACKed. */
+void tcp_rack_sacked(struct us_tcp_sock *c, uint32_t start, uint32_t end);
+/* Everything below ack is cumulatively acknowledged. */
+void tcp_rack_acked(struct us_tcp_sock *c, uint32_t ack);
+/* A D-SACK arrived (RFC 8985 6.2 step 4). */
+void tcp_rack_dsack(struct us_tcp_sock *c);
+/* Mark what RACK judges lost; arm the reordering timer for the rest.
+ * Returns the bytes newly marked lost. */
+uint32_t tcp_rack_detect(struct us_tcp_sock *c);
+/* The reordering timer fired. */
+void tcp_rack_timeout(struct us_tcp_sock *c);
+/* Nothing is lost after all (undo) or everything is (timeout). */
+void tcp_txq_clear_lost(struct us_tcp_sock *c);
+void tcp_txq_clear_sacked(struct us_tcp_sock *c);
+/* The first lost range at or after seq, not SACKed, at most max bytes of
+ * one reason; 0 if none. */
+int tcp_txq_next_lost(const struct us_tcp_sock *c, uint32_t max, uint32_t *start, uint32_t *end,
+                      uint8_t *why);
+/* The highest range not SACKed, at most mss bytes (the tail loss probe). */
+int tcp_txq_last_unsacked(const struct us_tcp_sock *c, uint32_t *start, uint32_t *end);
+/* A recovery ended: the reordering window's persistence counts down. */
+void tcp_rack_recovery_done(struct us_tcp_sock *c);
+
+/* tcp_recovery.c: entering and pacing fast recovery */
+/* Loss detection after an ACK (RACK with SACK, duplicate ACKs without). */
+void tcp_recovery_detect(struct us_tcp_sock *c, uint32_t delivered, int una_advanced);
+void tcp_enter_recovery(struct us_tcp_sock *c);
+/* PRR (RFC 6937, PRR-SSRB as Linux's tcp_cwnd_reduction): cwnd for this
+ * ACK from what it delivered. */
+void tcp_prr_ack(struct us_tcp_sock *c, uint32_t delivered, uint32_t newly_lost, int una_advanced);
+/* After a timeout: resends that go-back-N lost (sequence order). */
+void tcp_detect_lost_retransmit(struct us_tcp_sock *c);
 
 /* tcp_ooo.c */
 /* Record [start, end) as held; returns 0, or -1 if the list is full. */

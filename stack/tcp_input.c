@@ -159,6 +159,7 @@ static void rcv_ack_sack(struct us_tcp_sock *c, const struct tcp_seg *seg) {
         uint16_t t = c->sb.dupthresh ? c->sb.dupthresh : 3;
         if (t < 8) c->sb.dupthresh = (uint16_t)(t + 1);
       }
+      if (a != c->tlp_rtx_seq || !c->tlp_retrans) tcp_rack_dsack(c);
       continue;
     }
     if (!seq_lt(a, b) || seq_gt(b, c->snd_max) || b - a > c->snd_max - c->snd_una) {
@@ -168,76 +169,12 @@ static void rcv_ack_sack(struct us_tcp_sock *c, const struct tcp_seg *seg) {
     if (seq_leq(b, seg->ack) || seq_leq(b, c->snd_una)) continue; /* old */
     uint32_t before = c->sb.sacked;
     tcp_sb_add(&c->sb, seq_max(a, seg->ack), b);
+    tcp_rack_sacked(c, seq_max(a, seg->ack), b);
     if (c->undo_valid && seq_gt(b, c->undo_fack)) c->undo_fack = b;
     if (c->sb.sacked != before) {
       if (!c->sack_new || seq_lt(a, c->sack_new_start)) c->sack_new_start = a;
       if (!c->sack_new || seq_gt(b, c->sack_new_end)) c->sack_new_end = b;
       c->sack_new = 1;
-    }
-  }
-}
-
-static void enter_recovery(struct us_tcp_sock *c) {
-  us_count(c->s, US_CNT_TCP_RECOVERY);
-  tcp_undo_begin(c);
-  if (c->sack_ok) us_count(c->s, US_CNT_TCP_SACK_RECOVERY);
-  c->ca_state = TCP_CA_RECOVERY;
-  c->recover = c->snd_max;
-  c->rtx_next = c->snd_una;
-  c->rtx_first = 1;
-  c->lost_out++;
-  tcp_cc_enter_recovery(&c->cc, c->s->now);
-}
-
-/* A retransmission was lost if data sent after it has been SACKed while the
- * hole it was meant to fill is still open (FIFO path assumed; reordering
- * only costs a spurious resend). Then resend the holes instead of waiting
- * for a timeout with backoff. */
-static void detect_lost_retransmit(struct us_tcp_sock *c) {
-  if (c->ca_state == TCP_CA_RECOVERY && c->rtx_later_valid && c->sb.n &&
-      seq_gt(c->rtx_next, c->snd_una) && seq_lt(c->snd_una, c->sb.iv[0].start) &&
-      tcp_sb_find(&c->sb, c->rtx_later - 1)) {
-    /* The hole at snd_una was resent, then a hole above it, and only the
-     * later resend came back: the first one is lost (RACK, RFC 8985 6.2),
-     * even when no new data was sent after either (tcp_interop_loss). */
-    c->rtx_next = c->snd_una;
-    c->rtx_later_valid = 0;
-    c->lost_out++;
-    us_count(c->s, US_CNT_TCP_LOST_RETRANS);
-    return;
-  }
-  if (c->ca_state == TCP_CA_LOSS && c->sack_new && c->sb.n &&
-      seq_lt(c->snd_una, c->sb.iv[0].start) && seq_gt(c->sack_new_end, c->loss_mark) &&
-      seq_lt(c->sack_new_start, c->snd_nxt) && seq_lt(c->loss_mark, c->snd_nxt)) {
-    /* Go-back-N resends in sequence order: data above loss_mark left after
-     * the latest resend of the holes below it, and came back SACKed while
-     * a hole below stays open. Those resends are lost (RACK, RFC 8985 6.2,
-     * with transmission order read from sequence order); send the holes
-     * below the SACKed data again now rather than after another, backed-off
-     * timeout. */
-    uint32_t mark = seq_min(c->sack_new_start, c->snd_nxt);
-    c->loss_mark = c->snd_nxt;
-    c->lost_out++;
-    us_count(c->s, US_CNT_TCP_LOST_RETRANS);
-    tcp_resend_holes(c, mark);
-    return;
-  }
-  if (!c->rtx_hi_valid || !c->sb.n || !c->sack_ok) return;
-  if (!seq_gt(c->sb.iv[c->sb.n - 1].end, c->rtx_hi)) return;
-  if (c->ca_state == TCP_CA_RECOVERY) {
-    uint32_t all = tcp_sb_lost_from(&c->sb, c->snd_una, c->snd_una, c->mss);
-    if (all > tcp_sb_lost_from(&c->sb, c->snd_una, c->rtx_next, c->mss)) {
-      c->rtx_next = c->snd_una;
-      c->rtx_hi_valid = 0;
-      c->lost_out++;
-      us_count(c->s, US_CNT_TCP_LOST_RETRANS);
-    }
-  } else if (c->ca_state == TCP_CA_LOSS) {
-    if (seq_lt(c->snd_una, c->sb.iv[0].start) && seq_gt(c->snd_nxt, c->snd_una)) {
-      c->snd_nxt = c->snd_una;
-      c->rtx_hi_valid = 0;
-      c->lost_out++;
-      us_count(c->s, US_CNT_TCP_LOST_RETRANS);
     }
   }
 }
@@ -288,15 +225,11 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
     if (c->snd_wnd) { us_timer_cancel(s, &c->t_persist); c->persist_backoff = 0; }
   }
+  uint32_t sacked_before = c->sb.sacked;
   rcv_ack_sack(c, seg);
-  if (c->tlp_out && c->sb.n && seq_geq(c->sb.iv[c->sb.n - 1].end, c->tlp_high)) {
-    /* The tail loss probe got through and holes remain below it: they
-     * are lost (RFC 8985 7.4), no need to wait for more duplicate ACKs. */
-    c->sb.lost_end = c->sb.iv[c->sb.n - 1].start;
-    c->sb.has_lost_end = 1;
-  }
 
   uint32_t una_before = c->snd_una;
+  int dup = 0;
   if (seq_gt(ack, c->snd_una)) {
     uint32_t acked = ack - c->snd_una;
     /* RTT: a timed segment (Karn), else the echoed timestamp (RFC 7323 4). */
@@ -315,6 +248,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     if (c->tlp_out && seq_geq(ack, c->tlp_high)) c->tlp_out = 0;
     snd_acked(c, ack);
     tcp_sb_ack(&c->sb, ack);
+    tcp_rack_acked(c, ack);
     c->retransmits = 0;
     c->dupacks = 0;
     c->rtx_start = s->now;
@@ -329,14 +263,18 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
       if (seq_geq(ack, c->recover)) {
         tcp_cc_exit_recovery(&c->cc);
         c->ca_state = TCP_CA_OPEN;
-        c->sb.has_lost_end = 0;
+        tcp_rack_recovery_done(c);
       } else if (!c->sack_ok) {
         c->rtx_next = c->snd_una; /* NewReno partial ACK: resend the next hole */
       }
       break;
     case TCP_CA_LOSS:
-      if (seq_geq(ack, c->recover)) c->ca_state = TCP_CA_OPEN;
-      else tcp_cc_on_ack(&c->cc, acked, s->now, c->srtt_us, 1);
+      if (seq_geq(ack, c->recover)) {
+        c->ca_state = TCP_CA_OPEN;
+        tcp_rack_recovery_done(c);
+      } else {
+        tcp_cc_on_ack(&c->cc, acked, s->now, c->srtt_us, 1);
+      }
       break;
     default:
       tcp_cc_on_ack(&c->cc, acked, s->now, c->srtt_us, c->cwnd_limited);
@@ -350,24 +288,16 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
   } else if (ack == c->snd_una && c->snd_max != c->snd_una && seg->dlen == 0 &&
              !(seg->flags & (TCP_SYN | TCP_FIN)) && (c->snd_wnd == old_wnd || seg->opt.nsack)) {
     c->dupacks++; /* duplicate ACK (RFC 5681 2) */
+    dup = 1;
   }
-  if (!tcp_undo_try(c, seg, in_episode && seq_gt(ack, una_before))) detect_lost_retransmit(c);
-  if (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_DISORDER) {
-    /* Loss detection: with SACK, a hole with DupThresh segments SACKed
-     * above it (RFC 6675) or three duplicate ACKs; without, three duplicate
-     * ACKs beyond the last recovery point (RFC 6582 4.1). */
-    /* Early retransmit (RFC 5827): with fewer than four segments out and
-     * nothing new to send, fewer duplicate ACKs will ever come. */
-    uint32_t thresh = c->sb.dupthresh ? c->sb.dupthresh : 3;
-    uint32_t out_segs = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
-    int unsent = c->snd.buf && seq_lt(c->snd_max, c->snd_buf_seq + c->snd.len);
-    if (out_segs < 4 && !unsent) thresh = out_segs > 1 ? out_segs - 1 : 1;
-    int lost = c->dupacks >= thresh && c->dupacks > 0;
-    if (c->sack_ok) lost = lost || tcp_sb_lost_from(&c->sb, c->snd_una, c->snd_una, c->mss) > 0;
-    else lost = lost && seq_geq(c->snd_una, c->recover);
-    if (lost && c->snd_max != c->snd_una) enter_recovery(c);
-    else c->ca_state = (c->sb.n || c->dupacks) ? TCP_CA_DISORDER : TCP_CA_OPEN;
-  }
+  if (!tcp_undo_try(c, seg, in_episode && seq_gt(ack, una_before))) tcp_detect_lost_retransmit(c);
+  /* Delivered by this ACK (RFC 6937 DeliveredData): newly acknowledged
+   * plus newly SACKed bytes; without SACK, a duplicate ACK stands for a
+   * segment that left the network. */
+  uint32_t delivered = c->snd_una - una_before;
+  if (c->sack_ok) delivered = (uint32_t)((int64_t)delivered + c->sb.sacked - sacked_before);
+  else if (dup) delivered = c->mss;
+  tcp_recovery_detect(c, delivered, seq_gt(ack, una_before));
   if (c->fin_acked) {
     switch (c->state) {
     case US_TCP_FIN_WAIT1:

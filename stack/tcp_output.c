@@ -7,6 +7,7 @@
 #include "stack/tcp_conn.h"
 
 #define TCP_TS_OPT_LEN 12
+#define RTX_SPLIT_SEGS 8 /* recovery steps below this go a segment per frame */
 
 static int can_send_data(const struct us_tcp_sock *c);
 static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t flags);
@@ -298,7 +299,7 @@ uint32_t tcp_pipe(struct us_tcp_sock *c) {
   uint32_t out;
   if (c->ca_state == TCP_CA_RECOVERY) {
     if (c->sack_ok) {
-      out = c->sb.sacked + tcp_sb_lost_from(&c->sb, una, c->rtx_next, c->mss);
+      out = c->sb.sacked + c->txq.lost_bytes; /* lost and not resent: left the network */
     } else {
       /* NewReno: every dup ACK is a segment that left; the segment at
        * snd_una is lost until retransmitted. */
@@ -307,7 +308,7 @@ uint32_t tcp_pipe(struct us_tcp_sock *c) {
   } else if (!c->sack_ok && c->ca_state == TCP_CA_DISORDER) {
     out = c->dupacks * c->mss; /* limited transmit (RFC 3042) */
   } else {
-    out = c->sb.sacked;
+    out = c->sb.sacked + c->txq.lost_bytes;
   }
   return flight > out ? flight - out : 0;
 }
@@ -328,15 +329,27 @@ static int can_send_data(const struct us_tcp_sock *c) {
   }
 }
 
+/* Why the retransmission being sent goes: what the caller named
+ * (rtx_why, US_EV_RTX_* + 1, used once), else what the state implies. */
+static int rtx_reason(struct us_tcp_sock *c) {
+  int why = c->rtx_why ? c->rtx_why - 1
+                       : c->ca_state == TCP_CA_LOSS ? US_EV_RTX_TIMEOUT : US_EV_RTX_FAST;
+  c->rtx_why = 0;
+  return why;
+}
+
 static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t flags) {
   uint32_t end = seq + n + !!(flags & TCP_FIN);
   int rtx = seq_lt(seq, c->snd_max);
+  tcp_txq_sent(c, seq, end);
+  if (c->ca_state == TCP_CA_RECOVERY) /* prr_out (RFC 6937), in segments as Linux */
+    c->prr.out += n > c->mss ? (n + c->mss - 1) / c->mss : 1;
   if (rtx) {
     uint32_t nseg = n > c->mss ? (n + c->mss - 1) / c->mss : 1;
     c->total_retrans += nseg;
     c->bytes_retrans += n;
     c->s->counters[US_CNT_TCP_RETRANS] += nseg;
-    US_EVENT(c->s, us_ev_tcp_retrans(c, seq, n, c->ca_state == TCP_CA_LOSS ? US_EV_RTX_TIMEOUT : US_EV_RTX_FAST));
+    US_EVENT(c->s, us_ev_tcp_retrans(c, seq, n, rtx_reason(c)));
     if (c->rtt_time && seq_lt(seq, c->rtt_seq)) c->rtt_time = 0; /* Karn */
     if (c->undo_valid && (c->ca_state == TCP_CA_RECOVERY || c->ca_state == TCP_CA_LOSS)) {
       c->undo_retrans += (int32_t)nseg;
@@ -356,6 +369,7 @@ static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t fl
   } else {
     c->bytes_sent += n;
   }
+  c->rtx_why = 0;
   if (seq_gt(end, c->snd_max)) {
     if (c->snd_max == c->snd_una && !rtx) c->rtx_start = c->s->now;
     c->snd_max = end;
@@ -370,16 +384,19 @@ static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t fl
 /* Retransmit the next lost range in SACK/NewReno recovery; 1 if sent. */
 static int output_recovery(struct us_tcp_sock *c, uint32_t pipe) {
   uint32_t hs, he;
-  if (c->sack_ok && tcp_sb_next_lost(&c->sb, c->snd_una, c->rtx_next, c->mss, &hs, &he)) {
-    /* the next hole RFC 6675 calls lost */
-  } else if (c->sack_ok) {
-    /* Recovery entered on duplicate ACKs alone: the first segment is
-     * presumed lost (RFC 6675 5 step 4.3), up to the first SACKed range. */
-    if (!seq_leq(c->rtx_next, c->snd_una)) return 0;
-    hs = c->snd_una;
-    he = c->snd_una + c->mss;
-    if (c->sb.n && seq_lt(c->sb.iv[0].start, he)) he = c->sb.iv[0].start;
-    if (!seq_lt(hs, he)) return 0;
+  uint8_t why = TCP_LOST_DUPTHRESH;
+  if (c->sack_ok) {
+    /* The lowest range RACK judged lost (RFC 8985 6.3). What PRR lets
+     * go on this ACK leaves in at least two frames (one per segment for a
+     * small step): a lost frame then leaves another whose SACK reveals it
+     * (RACK), not the whole step lost with nothing after it to show it -
+     * an RTO. */
+    uint32_t room = c->cc.cwnd > pipe ? c->cc.cwnd - pipe : 0;
+    uint32_t most = room < RTX_SPLIT_SEGS * (uint32_t)c->mss ? c->mss : room / 2;
+    most -= most % c->mss;
+    if (most > max_burst(c)) most = max_burst(c);
+    if (!tcp_txq_next_lost(c, most, &hs, &he, &why)) return 0;
+    if (seq_gt(he, hs + most)) he = hs + most;
   } else {
     if (!seq_leq(c->rtx_next, c->snd_una)) return 0;
     hs = c->snd_una;
@@ -387,28 +404,19 @@ static int output_recovery(struct us_tcp_sock *c, uint32_t pipe) {
   }
   uint32_t data_end = c->snd_buf_seq + c->snd.len;
   uint8_t flags = TCP_ACK;
+  int with_fin = c->fin_queued && seq_gt(he, c->fin_seq) && seq_gt(c->snd_max, c->fin_seq);
   if (seq_gt(he, data_end)) he = data_end;
   uint32_t n = he - hs;
   uint32_t room = c->cc.cwnd > pipe ? c->cc.cwnd - pipe : 0;
   if (room < c->mss) room = c->mss;
   if (n > room) n = room - room % c->mss;
   if (n > max_burst(c)) n = max_burst(c);
-  if (n == 0) {
-    if (!(c->fin_queued && hs == c->fin_seq)) return 0;
-    flags |= TCP_FIN;
-  }
+  if (with_fin && hs + n == c->fin_seq) flags |= TCP_FIN;
+  if (n == 0 && !(flags & TCP_FIN)) return 0;
+  c->rtx_why = (uint8_t)(1 + (why == TCP_LOST_RACK ? US_EV_RTX_RACK : US_EV_RTX_FAST));
   tcp_xmit(c, hs, n, flags | (n && hs + n == data_end ? TCP_PSH : 0));
   sent_seq(c, hs, n, flags);
   c->rtx_next = hs + n + !!(flags & TCP_FIN);
-  /* For detect_lost_retransmit: the first resend above snd_una that leaves
-   * after the one at snd_una reveals that one's loss when it comes back
-   * SACKed first. */
-  if (hs == c->snd_una) {
-    c->rtx_later_valid = 0;
-  } else if (!c->rtx_later_valid && n) {
-    c->rtx_later_valid = 1;
-    c->rtx_later = hs + n;
-  }
   return 1;
 }
 

@@ -1,14 +1,13 @@
 /* SACK scoreboard for the sender (RFC 2018, RFC 6675): the ranges above
  * snd_una the receiver reported holding, kept as a short sorted list so
- * every question (sacked bytes, lost holes, next hole to resend) is a walk
- * over at most TCP_SB_MAX intervals. */
+ * every question (sacked bytes, the next SACKed range) is a walk over at
+ * most TCP_SB_MAX intervals. Which holes are lost is RACK's to say
+ * (tcp_rack.c). */
 #include <string.h>
 
 #include "stack/tcp_conn.h"
 
-#define DUPTHRESH 3
-
-void tcp_sb_clear(struct tcp_sb *sb) { sb->n = 0; sb->sacked = 0; sb->has_lost_end = 0; }
+void tcp_sb_clear(struct tcp_sb *sb) { sb->n = 0; sb->sacked = 0; }
 
 static void sb_recount(struct tcp_sb *sb) {
   uint32_t t = 0;
@@ -51,7 +50,6 @@ void tcp_sb_ack(struct tcp_sb *sb, uint32_t una) {
     sb->n -= k;
   }
   if (sb->n && seq_lt(sb->iv[0].start, una)) sb->iv[0].start = una;
-  if (sb->has_lost_end && seq_leq(sb->lost_end, una)) sb->has_lost_end = 0;
   sb_recount(sb);
 }
 
@@ -74,41 +72,4 @@ uint32_t tcp_sb_next_start(const struct tcp_sb *sb, uint32_t seq) {
   for (uint32_t i = 0; i < sb->n; i++)
     if (seq_gt(sb->iv[i].start, seq)) return sb->iv[i].start;
   return seq; /* none: caller treats "== seq" as unbounded */
-}
-
-/* The i-th hole below the highest SACKed byte is [hs, he) =
- * [end of interval i-1 (or una), start of interval i). It is lost when more
- * than (DupThresh-1)*mss bytes above it are SACKed (RFC 6675 IsLost), or
- * when it lies below lost_end (a tail loss probe came back SACKed: what was
- * sent before it and is still missing is lost, as RACK judges, RFC 8985). */
-static int sb_hole(const struct tcp_sb *sb, uint32_t i, uint32_t una, uint32_t mss,
-                   uint32_t *below, uint32_t *hs, uint32_t *he) {
-  *hs = i ? sb->iv[i - 1].end : una;
-  *he = sb->iv[i].start;
-  uint32_t thresh = sb->dupthresh ? sb->dupthresh : DUPTHRESH;
-  int lost = seq_lt(*hs, *he) && (sb->sacked - *below > (thresh - 1) * mss ||
-                                   (sb->has_lost_end && seq_lt(*hs, sb->lost_end)));
-  *below += sb->iv[i].end - sb->iv[i].start;
-  return lost;
-}
-
-uint32_t tcp_sb_lost_from(const struct tcp_sb *sb, uint32_t una, uint32_t from, uint32_t mss) {
-  uint32_t lost = 0, below = 0, hs, he;
-  for (uint32_t i = 0; i < sb->n; i++) {
-    if (!sb_hole(sb, i, una, mss, &below, &hs, &he)) continue;
-    uint32_t s = seq_max(hs, from);
-    if (seq_lt(s, he)) lost += he - s;
-  }
-  return lost;
-}
-
-int tcp_sb_next_lost(const struct tcp_sb *sb, uint32_t una, uint32_t from, uint32_t mss,
-                     uint32_t *start, uint32_t *end) {
-  uint32_t below = 0, hs, he;
-  for (uint32_t i = 0; i < sb->n; i++) {
-    if (!sb_hole(sb, i, una, mss, &below, &hs, &he)) continue;
-    uint32_t s = seq_max(hs, from);
-    if (seq_lt(s, he)) { *start = s; *end = he; return 1; }
-  }
-  return 0;
 }

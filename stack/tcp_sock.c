@@ -104,6 +104,7 @@ static void reset_for_connect(struct us_tcp_sock *c) {
   c->ooo.n = 0;
   c->ooo.has_last = 0;
   tcp_sb_clear(&c->sb);
+  tcp_txq_reset(c);
   c->cc.ops = 0;
   c->quickack = TCP_QUICKACKS;
   c->ack_now = 0;

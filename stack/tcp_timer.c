@@ -41,6 +41,7 @@ static void rto_expired(struct us_tcp_sock *c) {
   }
   us_count(s, US_CNT_TCP_RTO);
   c->tlp_out = 0;
+  tcp_txq_clear_lost(c); /* go-back-N resends every hole, in order */
   c->sb.dupthresh = 0; /* waiting for reordering cost a timeout: back to 3 */
   int first = c->ca_state != TCP_CA_LOSS;
   if (first) tcp_undo_begin(c);
@@ -53,7 +54,10 @@ static void rto_expired(struct us_tcp_sock *c) {
    * receiver that reneged still gets everything: SACKed data is only
    * skipped until the cumulative ACK says otherwise, and a second timeout
    * with no progress forgets the scoreboard. */
-  if (c->retransmits >= 1) tcp_sb_clear(&c->sb);
+  if (c->retransmits >= 1) {
+    tcp_sb_clear(&c->sb);
+    tcp_txq_clear_sacked(c);
+  }
   c->rtt_time = 0;      /* Karn: nothing in flight may be timed */
   c->retransmits++;
   c->backoff++;
@@ -65,32 +69,42 @@ static void rto_expired(struct us_tcp_sock *c) {
 }
 
 /* Tail loss probe (RFC 8985 7): a loss at the end of a flight produces no
- * duplicate ACKs, so after 2*SRTT send one segment (new data if the window
- * allows, else the last one again) to draw a SACK that starts fast
- * recovery, instead of waiting for the RTO. */
+ * duplicate ACKs, so after 2*SRTT send one segment to draw a SACK that
+ * lets RACK find the loss, instead of waiting for the RTO: new data if the
+ * window allows, else the highest-sequence segment not SACKed (RFC 8985
+ * 7.3; never data the receiver holds). */
 static void tlp_fire(struct us_tcp_sock *c) {
   c->tlp_pending = 0;
+  if (c->ca_state != TCP_CA_OPEN || c->sb.n) { /* a SACK came since it was armed */
+    tcp_rearm_rtx(c);
+    return;
+  }
+  us_count(c->s, US_CNT_TCP_TLP);
+  c->tlp_retrans = 0;
+  if (!tcp_send_forced(c)) {
+    uint32_t start, end;
+    if (tcp_txq_last_unsacked(c, &start, &end)) {
+      uint32_t data_end = c->snd_buf_seq + c->snd.len;
+      if (seq_gt(end, data_end)) end = data_end; /* the FIN goes with it (tcp_send_range) */
+      if (seq_gt(start, end)) start = end;
+      c->tlp_retrans = 1;
+      c->tlp_rtx_seq = start;
+      c->rtx_why = 1 + US_EV_RTX_TLP;
+      if (seq_lt(start, end)) tcp_send_range(c, start, end - start);
+      else if (c->fin_queued && c->snd_max == c->fin_seq + 1) tcp_send_range(c, c->fin_seq, 0);
+      c->rtx_why = 0;
+    }
+  }
   c->tlp_out = 1;
   c->tlp_high = c->snd_max;
-  us_count(c->s, US_CNT_TCP_TLP);
-  if (!tcp_send_forced(c)) {
-    uint32_t data_end = c->snd_buf_seq + c->snd.len;
-    uint32_t end = seq_min(c->snd_max, data_end);
-    uint32_t start = end - c->snd_una > c->mss ? end - c->mss : c->snd_una;
-    uint32_t save = c->snd_nxt;
-    c->snd_nxt = start;
-    c->tlp_rtx_seq = start;
-    if (seq_lt(start, end)) tcp_send_range(c, start, end - start);
-    else if (c->fin_queued && c->snd_max == c->fin_seq + 1) tcp_send_range(c, c->fin_seq, 0);
-    c->snd_nxt = save;
-  }
   tcp_rearm_rtx(c);
 }
 
 static void rtx_fire(struct us_stack *s, struct us_timer *t) {
   struct us_tcp_sock *c = CONN_OF(t, t_rtx);
   tcp_enter(s);
-  if (c->tlp_pending) tlp_fire(c);
+  if (c->rack.timer) tcp_rack_timeout(c);
+  else if (c->tlp_pending) tlp_fire(c);
   else rto_expired(c);
   tcp_leave(s);
 }
@@ -172,8 +186,11 @@ void tcp_timers_stop(struct us_tcp_sock *c) {
 void tcp_rearm_rtx(struct us_tcp_sock *c) {
   us_time_t when = c->s->now + c->rto;
   c->tlp_pending = 0;
+  c->rack.timer = 0;
+  /* Only with nothing SACKed (Linux: CA_Open; RFC 8985 7.2): otherwise
+   * RACK's reordering timer covers the flight. */
   if (c->sack_ok && c->srtt_us && !c->tlp_out && c->snd_max != c->snd_una &&
-      (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_DISORDER) &&
+      c->ca_state == TCP_CA_OPEN && !c->sb.n &&
       (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT ||
        c->state == US_TCP_FIN_WAIT1 || c->state == US_TCP_LAST_ACK || c->state == US_TCP_CLOSING)) {
     /* PTO = 2*SRTT, plus the peer's delayed-ACK allowance when a single

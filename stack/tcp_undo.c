@@ -55,9 +55,8 @@ int tcp_undo_try(struct us_tcp_sock *c, const struct tcp_seg *seg, int advanced_
   /* Nothing is lost: no more resends of this episode, go-back-N included. */
   if (c->ca_state == TCP_CA_LOSS) c->snd_nxt = c->snd_max;
   c->ca_state = c->sb.n ? TCP_CA_DISORDER : TCP_CA_OPEN;
-  c->sb.has_lost_end = 0;
+  tcp_txq_clear_lost(c);
   c->rtx_hi_valid = 0;
-  c->rtx_later_valid = 0;
   c->dupacks = 0;
   c->undo_valid = 0;
   return 1;

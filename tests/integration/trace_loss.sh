@@ -54,7 +54,7 @@ for ((i = 0; i < 100; i++)); do [ "$(stat -c %s "$T/up" 2>/dev/null)" = $((MB <<
 expect_eq "upload byte-exact" "$(sha256sum < "$T/www/big")" "$(sha256sum < "$T/up")"
 tr=$(cat "$T/up.txt")
 expect_match "upload: our retransmissions in the trace" \
-  'tcp  retransmit seq=[0-9]+ len=[0-9]+ \((fast retransmit|RTO [0-9]+ ms, backoff [0-9]+)\)' "$tr"
+  'tcp  retransmit seq=[0-9]+ len=[0-9]+ \((fast retransmit|RACK: lost by time|tail loss probe|RTO [0-9]+ ms, backoff [0-9]+)\)' "$tr"
 expect_match "upload: the congestion window cut" \
   'tcp  cwnd [0-9]+ -> [0-9]+, ssthresh [0-9a-z]+ -> [0-9]+ \((fast recovery|loss: retransmission timeout)\)' "$tr"
 expect_match "upload: and growing again" 'tcp  cwnd [0-9]+ -> [0-9]+ \((slow start|congestion avoidance)\)' "$tr"

@@ -111,6 +111,7 @@ namespace {
 struct DropRun {
   uint64_t rto, recoveries, retrans;
   std::vector<uint32_t> rtx_seqs;
+  std::string trace;
 };
 DropRun drop_data(std::vector<int> which, bool sack) {
   Pair p;
@@ -138,12 +139,13 @@ DropRun drop_data(std::vector<int> which, bool sack) {
   us_tcp_info i;
   us_tcp_get_info(p.cli.s, &i);
   r.retrans = i.tcpi_total_retrans;
+  r.trace = p.trace();
   std::map<uint32_t, int> sent;
   for (auto &s : p.segs(0))
     if (s.len && ++sent[s.seq] == 2) r.rtx_seqs.push_back(s.seq);
   std::sort(dropped.begin(), dropped.end());
   std::sort(r.rtx_seqs.begin(), r.rtx_seqs.end());
-  EXPECT_EQ(dropped, r.rtx_seqs);  // exactly the lost segments were resent
+  EXPECT_EQ(dropped, r.rtx_seqs) << p.trace();  // exactly the lost segments were resent
   return r;
 }
 
@@ -153,7 +155,7 @@ TEST(TcpLoss, FastRetransmitOneLoss) {
   DropRun r = drop_data({20}, true);
   EXPECT_EQ(0u, r.rto);
   EXPECT_EQ(1u, r.recoveries);
-  EXPECT_EQ(1u, r.retrans);
+  EXPECT_EQ(1u, r.retrans) << r.trace;
 }
 
 TEST(TcpLoss, SackRecoversThreeHolesInOneEpisode) {
@@ -188,7 +190,7 @@ TEST(TcpLoss, TailLossProbeAvoidsTimeout) {
   ASSERT_TRUE(p.t.run_until([&] { return us_tcp_readable(p.srv.s) == b.size(); }, p.t.now + US_SEC(5)));
   EXPECT_EQ(0u, p.t.counter(0, US_CNT_TCP_RTO));
   EXPECT_EQ(1u, p.t.counter(0, US_CNT_TCP_TLP));
-  EXPECT_LT(p.t.now - p.segs(0)[0].at, US_MS(100));  // not a 200+ ms timeout
+  EXPECT_LT(p.t.now - p.segs(0)[0].at, US_MS(100)) << p.trace();  // not a 200+ ms timeout
 }
 
 TEST(TcpLoss, CubicBacksOffToSeventyPercent) {

@@ -169,25 +169,6 @@ TEST(TcpSack, ScoreboardMergesAndAcks) {
   EXPECT_EQ(0u, sb.sacked);
 }
 
-TEST(TcpSack, LostHolesFollowDupThresh) {
-  const uint32_t mss = 100;
-  tcp_sb sb = {};
-  // una = 0; SACKed: [100,200) [300,400): only 200 bytes above the first hole.
-  tcp_sb_add(&sb, 100, 200);
-  tcp_sb_add(&sb, 300, 400);
-  EXPECT_EQ(0u, tcp_sb_lost_from(&sb, 0, 0, mss));
-  tcp_sb_add(&sb, 500, 600);  // now 300 bytes above hole [0,100): lost
-  EXPECT_EQ(100u, tcp_sb_lost_from(&sb, 0, 0, mss));
-  uint32_t s, e;
-  ASSERT_TRUE(tcp_sb_next_lost(&sb, 0, 0, mss, &s, &e));
-  EXPECT_EQ(0u, s);
-  EXPECT_EQ(100u, e);
-  // Once retransmitted (from = 100), the next hole [200,300) has only 200
-  // bytes above it: not lost yet.
-  EXPECT_FALSE(tcp_sb_next_lost(&sb, 0, 100, mss, &s, &e));
-  EXPECT_EQ(0u, tcp_sb_lost_from(&sb, 0, 100, mss));
-}
-
 TEST(TcpSack, ScoreboardIsBounded) {
   tcp_sb sb = {};
   for (uint32_t i = 0; i < 100; i++) tcp_sb_add(&sb, i * 10, i * 10 + 5);
