@@ -21,15 +21,6 @@ void to_server(Pair &p, uint32_t seq, uint32_t ack, uint8_t flags, const std::ve
 
 // An ICMP "fragmentation needed" (next-hop MTU `mtu`) into A from a router
 // at B's address, quoting A's segment sport -> dport with sequence `seq`.
-// Room for a whole test write in the client's send buffer from the start
-// (Linux's tcp_wmem[1] is 16 KiB and grows only as cwnd does).
-void roomy_sndbuf(Pair &p) {
-  us_tcp_sysctls v;
-  us_tcp_get_sysctls(p.t.a, &v);
-  v.wmem[1] = v.wmem[2] = 1 << 20;
-  ASSERT_EQ(0, us_tcp_set_sysctls(p.t.a, &v));
-}
-
 void icmp_frag_needed(Pair &p, uint16_t sport, uint16_t dport, uint32_t seq, uint16_t mtu) {
   std::vector<uint8_t> icmp(8 + 20 + 8);
   icmp[0] = 3;
@@ -204,7 +195,7 @@ TEST(TcpConform, BlindFragNeededIsIgnored) {
 // the segments before it, resends included.
 TEST(TcpConform, PshOnlyOnTheLastSegmentOfABurst) {
   Pair p;
-  roomy_sndbuf(p);
+  p.roomy_sndbuf();
   p.connect();
   p.log.clear();
   std::vector<uint8_t> buf(20 * 1448 + 100, 'x');
@@ -234,7 +225,7 @@ TEST(TcpConform, PshOnlyOnTheLastSegmentOfABurst) {
 // probe sends the next segment with the flags it would have anyway).
 TEST(TcpConform, PshNotOnAProbeFromTheMiddleOfTheQueue) {
   Pair p;
-  roomy_sndbuf(p);
+  p.roomy_sndbuf();
   p.connect();
   p.t.run_for(US_MS(50));
   p.log.clear();
@@ -389,7 +380,7 @@ TEST(TcpConform, SynCookieWithoutTimestampsHasNoOptions) {
 // queued is sent after it, and no TIME_WAIT is left (Linux tcp_disconnect).
 TEST(TcpConform, LingerZeroCloseAborts) {
   Pair p;
-  roomy_sndbuf(p);
+  p.roomy_sndbuf();
   p.connect();
   p.t.run_for(US_MS(50));
   // More than the initial window: some of it is still unsent at close.

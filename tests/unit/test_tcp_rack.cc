@@ -276,6 +276,7 @@ struct Flight {
   std::vector<int> sent;
   std::vector<uint8_t> b;
   Flight(int segs, std::vector<int> lost) {
+    p.roomy_sndbuf();
     p.connect();
     us_stack_set_event_sink(p.t.a, RtxLog::fn, &rtx);
     us_tcp_setopt(p.cli.s, US_TCP_OPT_NODELAY, 1);
@@ -391,6 +392,7 @@ TEST(TcpRack, LostRetransmissionFoundByTime) {
 // burst of ssthresh - pipe segments on the ACK that starts recovery.
 TEST(TcpRack, PrrPacesResendsOnEnteringRecovery) {
   Pair p;
+  p.roomy_sndbuf();
   p.connect();
   us_tcp_setopt(p.cli.s, US_TCP_OPT_NODELAY, 1);
   // Grow cwnd: 15 segments against an initial window of 10 (to 13).

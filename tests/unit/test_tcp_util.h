@@ -131,6 +131,14 @@ class Pair {
     if (srv.s) us_tcp_set_callback(srv.s, on_event, &srv);
     return srv.s != nullptr;
   }
+  // Room for a whole test write in the client's send buffer from the start
+  // (Linux's tcp_wmem[1] is 16 KiB and grows only with cwnd). Before connect.
+  void roomy_sndbuf() {
+    us_tcp_sysctls v;
+    us_tcp_get_sysctls(t.a, &v);
+    v.wmem[1] = v.wmem[2] = 1 << 20;
+    ASSERT_EQ(0, us_tcp_set_sysctls(t.a, &v));
+  }
   // Listener + connect + accept; both ends ESTABLISHED.
   void connect() {
     listen();

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 extern "C" {
 #include "netdev/netdev_memwire.h"
@@ -65,6 +66,8 @@ class TwoStack {
   std::function<bool(int dir, uint64_t index, const uint8_t *f, size_t n)> drop;
   // Every frame as delivered to a side (after faults), before the stack sees it.
   std::function<void(int side, const uint8_t *f, size_t n, const us_frame_meta *m)> rx_tap;
+  // Rewrites a frame as it is delivered (a router marking CE, say), in place.
+  std::function<void(int side, std::vector<uint8_t> &f)> rx_mangle;
 
   explicit TwoStack(const TwoStackOptions &o = TwoStackOptions()) : now(o.start), opts(o) {
     wire = us_memwire_new(o.seed);
@@ -185,6 +188,12 @@ class TwoStack {
   static void rx_cb(void *arg, const uint8_t *f, size_t n, const us_frame_meta *m) {
     auto *ctx = static_cast<RxCtx *>(arg);
     if (ctx->h->rx_tap) ctx->h->rx_tap(ctx->side, f, n, m);
+    if (ctx->h->rx_mangle) {
+      std::vector<uint8_t> copy(f, f + n);
+      ctx->h->rx_mangle(ctx->side, copy);
+      us_stack_input(ctx->h->st[ctx->side], copy.data(), copy.size(), m, ctx->h->now);
+      return;
+    }
     us_stack_input(ctx->h->st[ctx->side], f, n, m, ctx->h->now);
   }
   static void tap_cb(void *arg, int dir, const uint8_t *f, size_t n, const us_frame_meta *m,
