@@ -38,6 +38,9 @@ struct us_sock {
   unsigned dead : 1;       /* waiting only to be freed */
   unsigned orphan : 1;     /* program gone: finishing the close (busy) */
   unsigned was_connected : 1; /* the handshake completed (an error came after) */
+  unsigned err_drain : 1;  /* reset with bytes the program has not read yet: they
+                              go into the channel first, as Linux's receive queue
+                              stays readable after a RST */
   unsigned reuseaddr : 1, keepalive : 1, broadcast : 1;
   uint8_t family;      /* AF_INET or AF_INET6, as the program asked */
   uint64_t prog_ino;   /* inode of the channel's program end (US_CTL_RECOGNISE) */

@@ -141,6 +141,10 @@ static void pump_out(struct us_sock *so) {
     const uint8_t *p1, *p2;
     size_t n1, n2;
     size_t total = us_tcp_peek(so->tcp, &p1, &n1, &p2, &n2);
+    if (!total && so->err_drain) { /* the reset's bytes are all in the channel */
+      finish(so, 1);
+      return;
+    }
     if (!total) {
       if (us_tcp_eof(so->tcp) && !so->wr_shut) {
         us_chan_end_mark(so->id); /* first: a program may read the EOF at once */
@@ -226,8 +230,15 @@ static void pump_in(struct us_sock *so) {
 static void on_error(struct us_sock *so, int err) {
   drain_filler(so);
   so->err = err ? err : ECONNRESET;
-  /* Bytes already in the channel stay readable; then EOF, which the
+  /* Bytes already received stay readable, those still in TCP's receive
+   * buffer too (a full channel holds them back); then EOF, which the
    * interposer turns into this error. Writes fail with EPIPE -> error. */
+  if (so->tcp && so->chan >= 0 && so->state == US_CTL_ST_CONNECTED &&
+      us_tcp_readable(so->tcp) > 0 && !us_sock_hung_up(so)) {
+    so->err_drain = 1;
+    pump_out(so);
+    return;
+  }
   finish(so, 1);
 }
 

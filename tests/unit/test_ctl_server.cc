@@ -260,6 +260,65 @@ TEST_F(CtlServer, BackpressureEndToEnd) {
   us_tcp_close(peer.l);
 }
 
+// A reset while the program is behind: the bytes TCP received but the full
+// channel could not take yet are still delivered, then the error - as
+// Linux's receive queue stays readable after a RST. Before, they were lost
+// and the program saw a short stream.
+TEST_F(CtlServer, ResetKeepsBytesReceivedBeforeIt) {
+  Peer peer;
+  listen_on_b(t, peer, 80);
+  int fd;
+  uint32_t id = connect_to_peer(peer, 80, &fd);
+  ASSERT_TRUE(turn_until([&] { return peer.c != nullptr; }));
+  std::string sent;
+  for (uint32_t i = 0; sent.size() < (16u << 20); i++) sent.append((const char *)&i, 4);
+  // The program reads nothing: the channel fills, then TCP's receive buffer,
+  // then the window closes and the peer can send no more.
+  size_t off = 0;
+  int stuck = 0;
+  while (stuck < 300 && off < sent.size()) {
+    ssize_t n = us_tcp_send(peer.c, sent.data() + off, sent.size() - off);
+    if (n > 0) {
+      off += (size_t)n;
+      stuck = 0;
+    } else {
+      stuck++;
+    }
+    turn();
+  }
+  us_tcp_info pi;
+  us_tcp_get_info(peer.c, &pi);
+  const uint64_t delivered = pi.tcpi_bytes_acked;  // what our stack took in
+  us_tcp_abort(peer.c);  // RST
+  peer.c = nullptr;
+  std::string got;
+  int err = 0;
+  ASSERT_TRUE(turn_until([&] {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) {
+        got.append(buf, (size_t)n);
+        continue;
+      }
+      if (n == 0) {
+        err = call(req(US_CTL_STATE, id, US_CTL_CLEAR)).err;
+        return true;
+      }
+      return false;
+    }
+  }, 2000));
+  int chan_buf = 0;
+  socklen_t l = sizeof chan_buf;
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &chan_buf, &l);
+  EXPECT_GT(delivered, (uint64_t)chan_buf) << "TCP must hold back more than the channel";
+  EXPECT_EQ(got.size(), delivered) << "every byte TCP acknowledged reaches the program";
+  EXPECT_TRUE(got == sent.substr(0, got.size())) << "in order";
+  EXPECT_EQ(err, ECONNRESET);
+  close(fd);
+  us_tcp_close(peer.l);
+}
+
 TEST_F(CtlServer, RefusedConnectReportsError) {
   int fd;
   uint32_t id = new_socket(&fd);
