@@ -57,7 +57,12 @@ static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR
 
 static volatile sig_atomic_t early_signal; /* arrived before the program existed */
 
+/* A stop signal (not SIGUSR1/2) the program got from us: the user stopped
+ * ustack, so the whole tree goes with it instead of being served on. */
+static volatile sig_atomic_t stopped_by;
+
 static void forward_signal(int sig) {
+  if (sig != SIGUSR1 && sig != SIGUSR2) stopped_by = sig;
   if (child_pid > 0) kill((pid_t)child_pid, sig);
   else early_signal = sig;
 }
@@ -339,6 +344,20 @@ static void signal_children(int sig) {
   closedir(d);
 }
 
+/* ustack was stopped (kill, timeout, ^C from another terminal) and the
+ * program is gone: its tree goes too - the signal, then SIGKILL for what
+ * is left after 5 s. Orphans keep coming to us while their parents die. */
+static void end_tree(int sig) {
+  for (int i = 0; i < 100 && tree_alive(); i++) {
+    if (i % 10 == 0) signal_children(sig);
+    usleep(50000);
+  }
+  while (tree_alive()) {
+    signal_children(SIGKILL);
+    usleep(10000);
+  }
+}
+
 /* The program exited and its tree lives on: let the shell go on and serve
  * the tree until its last process is gone. */
 static void serve_detached(int wr, int status) {
@@ -420,7 +439,9 @@ int main(int argc, char **argv) {
   }
   status = run_program(argv + prog, envp, &fwd);
   if (ip_conflict) status = EXIT_SETUP;
-  if (!ip_conflict && !early_signal && tree_alive()) {
+  if (stopped_by || ip_conflict) {
+    end_tree(stopped_by ? stopped_by : SIGTERM);
+  } else if (!early_signal && tree_alive()) {
     serve_detached(wr, status);
     wr = -1;
   }
