@@ -206,7 +206,10 @@ static void pump_in(struct us_sock *so) {
 }
 
 static void on_error(struct us_sock *so, int err) {
-  drain_filler(so);
+  /* A connect's filler is left in the channel: closing it discards the
+   * bytes. Draining first would make the channel writable and not yet hung
+   * up, which a waiting connect() takes for success. */
+  so->filler = 0;
   so->err = err ? err : ECONNRESET;
   /* Bytes already in the channel stay readable; then EOF, which the
    * interposer turns into this error. Writes fail with EPIPE -> error. */
