@@ -204,11 +204,35 @@ static int to_kernel(int fd, struct us_fd_info *e) {
   return 0;
 }
 
+/* ---- IPv6 ---------------------------------------------------------------- */
+
+/* ustack speaks IPv4. An AF_INET6 socket that cannot carry IPv4 - one set
+ * IPV6_V6ONLY, or one bound or connected to a real IPv6 address (::1
+ * included) - is the kernel's, as 127/8 is: it gets exactly the answers
+ * Linux gives in this namespace. With IPv6 off there (the supported set-up):
+ * [::]:p binds beside our 0.0.0.0:p and listens, and nothing ever arrives;
+ * a connect to ::1 or any IPv6 address fails as Linux's does. Without this,
+ * the V6ONLY listener that redis (bind * -::*) and ncat -l open beside their
+ * IPv4 one collided with it here (EADDRINUSE) and they exited. */
+static int is_real_v6(const struct sockaddr *sa, socklen_t len) {
+  if (!sa || len < sizeof(struct sockaddr_in6) || sa->sa_family != AF_INET6) return 0;
+  const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+  return !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_V4MAPPED(a);
+}
+
+static int is_kernels_v6(const struct us_fd_info *e, const struct sockaddr *sa, socklen_t len) {
+  return e->family == AF_INET6 && (e->v6only || is_real_v6(sa, len));
+}
+
 /* ---- bind, listen, accept ----------------------------------------------- */
 
 EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len) {
   struct us_fd_info *e = us_fd_sock(fd);
   if (!e) return us_real(bind)(fd, sa, len);
+  if (is_kernels_v6(e, sa, len)) {
+    int rc = to_kernel(fd, e);
+    return rc < 0 ? us_ret(rc) : us_real(bind)(fd, sa, len);
+  }
   uint32_t ip;
   uint16_t port;
   int rc = us_sa_to_v4(e->family, sa, len, &ip, &port, 1);
@@ -231,6 +255,10 @@ EXPORT int listen(int fd, int backlog) {
     return 0;
   }
   if (e->state != US_FDS_NEW) return us_ret(-EINVAL);
+  if (is_kernels_v6(e, 0, 0)) { /* V6ONLY, never bound: the kernel picks the port */
+    int rc = to_kernel(fd, e);
+    return rc < 0 ? us_ret(rc) : us_real(listen)(fd, backlog);
+  }
   struct us_ctl_msg m;
   us_ctl_init(&m, US_CTL_LISTEN, e->id);
   m.a = backlog;
@@ -355,6 +383,10 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   if (!e) return us_real(connect)(fd, sa, len);
   uint32_t ip;
   uint16_t port;
+  if (is_kernels_v6(e, sa, len) && (e->type == SOCK_DGRAM || e->state == US_FDS_NEW)) {
+    int rc = to_kernel(fd, e);
+    return rc < 0 ? us_ret(rc) : us_real(connect)(fd, sa, len);
+  }
   if (e->type == SOCK_DGRAM) {
     struct us_ctl_msg m;
     if (sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC) {

@@ -7,6 +7,7 @@ pkgs=(
   libuv1-dev libgoogle-perftools-dev googletest libgtest-dev
   iproute2 iputils-ping iputils-arping nftables tcpdump tshark ethtool
   curl wget python3 nginx-light dnsmasq-base iperf3 socat netcat-openbsd wrk
+  redis-server redis-tools ncat  # IPv6 V6ONLY listeners (tests/integration/app_ipv6_v6only.sh)
   chromium  # headless: the --diagram page test (tests/integration/trace_curl.sh)
 )
 missing=()
