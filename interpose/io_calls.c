@@ -8,6 +8,7 @@
  *    address (shim/dgram.h), added on send and taken off on receive.
  * Every call on an fd that is not ours goes straight to libc. */
 #define _GNU_SOURCE
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,22 @@ static ssize_t stream_recvmsg(int fd, struct us_fd_info *e, struct msghdr *mh, i
   return n;
 }
 
+/* send(MSG_MORE) corks the connection until a send without it, as on
+ * Linux. The flag means nothing to the channel: the stack is told, before
+ * the first such bytes enter the channel (a call, so it is in force when
+ * they arrive) and after the next bytes without it (posted). */
+static void stream_more(struct us_fd_info *e, int on) {
+  struct us_ctl_msg m;
+  us_ctl_init(&m, US_CTL_SETOPT, e->id);
+  m.a = IPPROTO_TCP;
+  m.b = TCP_CORK;
+  m.flags = US_CTL_F_MORE;
+  us_ctl_set_data(&m, &on, sizeof on);
+  if (on) us_ctl_call(&m, 0);
+  else us_ctl_post(&m);
+  e->more = (uint8_t)on;
+}
+
 static ssize_t stream_sendmsg(int fd, struct us_fd_info *e, const struct msghdr *mh, int flags) {
   settle_if_connecting(fd, e);
   if (e->state == US_FDS_NEW || e->state == US_FDS_LISTENING) {
@@ -90,7 +107,9 @@ static ssize_t stream_sendmsg(int fd, struct us_fd_info *e, const struct msghdr 
   m.msg_controllen = 0;
   /* MSG_MORE / MSG_CONFIRM / MSG_EOR mean nothing to the channel. */
   int f = (flags & (MSG_DONTWAIT | MSG_OOB)) | MSG_NOSIGNAL;
+  if ((flags & MSG_MORE) && !e->more) stream_more(e, 1);
   ssize_t n = us_real(sendmsg)(fd, &m, f);
+  if (!(flags & MSG_MORE) && e->more) stream_more(e, 0);
   if (n < 0 && errno == EPIPE) return stream_epipe(fd, e, flags);
   return n;
 }

@@ -51,6 +51,12 @@ enum us_ctl_op {
  * pay two thread wake-ups per toggle. Requests on one connection are handled
  * in order, so a later call sees the option set. */
 #define US_CTL_F_POSTED 4
+/* flags of US_CTL_SETOPT (IPPROTO_TCP, TCP_CORK): the cork is send(MSG_MORE)'s,
+ * not the program's TCP_CORK. Set (a call) before the first MSG_MORE bytes
+ * enter the channel; cleared (posted) after the next bytes without it. The
+ * stack first moves what the channel holds into TCP, so those bytes are
+ * the ones corked (or released). */
+#define US_CTL_F_MORE 8
 
 /* a of a US_CTL_STATE request: keep the pending error, take it (SO_ERROR),
  * or take it only if the connect failed (the end of a blocking connect). */

@@ -36,6 +36,7 @@ struct us_fd_info {
   uint8_t dgram_connected; /* datagram socket with a fixed peer */
   uint8_t reuseaddr, reuseport; /* replayed if it moves to the kernel (127/8) */
   uint8_t broadcast; /* SO_BROADCAST: may send to 255.255.255.255 */
+  uint8_t more;      /* the last send had MSG_MORE: the stack holds its bytes */
   int saved_sndbuf; /* while CONNECTING: the SO_SNDBUF to restore (bytes) */
 };
 

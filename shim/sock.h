@@ -40,6 +40,8 @@ struct us_sock {
   unsigned was_connected : 1; /* the handshake completed (an error came after) */
   unsigned reuseaddr : 1, keepalive : 1, broadcast : 1;
   struct us_tcp_sock *tcp;
+  int tcp_opts[US_TCP_OPT_MORE + 1]; /* the TCP socket's options when it went */
+  unsigned tcp_opts_kept : 1;        /* (getsockopt answers them, as Linux) */
   struct udp_sock *udp;
   uint32_t local_ip;   /* host byte order: names kept for a dead socket */
   uint16_t local_port;

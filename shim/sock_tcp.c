@@ -81,6 +81,8 @@ static void drain_filler(struct us_sock *so) {
 static void release_tcp(struct us_sock *so, int abort) {
   if (!so->tcp) return;
   remember_names(so);
+  for (int o = 0; o <= US_TCP_OPT_MORE; o++) us_tcp_getopt(so->tcp, o, &so->tcp_opts[o]);
+  so->tcp_opts_kept = 1;
   us_tcp_set_callback(so->tcp, 0, 0);
   if (abort) us_tcp_abort(so->tcp);
   else us_tcp_close(so->tcp);
@@ -533,7 +535,7 @@ void sock_tcp_getopt(struct us_sock *so, struct us_ctl_msg *m) {
   int level = m->a, opt = m->b;
   m->flags = 0;
   m->a = 0;
-  if (!so->tcp) { /* a dead socket: defaults */
+  if (!so->tcp) { /* a dead socket: the options it had (Linux keeps them) */
     if (level == IPPROTO_TCP && opt == TCP_INFO) {
       struct us_tcp_info ti;
       memset(&ti, 0, sizeof ti);
@@ -541,7 +543,8 @@ void sock_tcp_getopt(struct us_sock *so, struct us_ctl_msg *m) {
       us_ctl_set_data(m, &ti, sizeof ti);
       m->flags = 1;
     }
-    return;
+    int o = map_opt(level, opt);
+    if (o < 0 || !so->tcp_opts_kept) return;
   }
   if (level == IPPROTO_TCP && opt == TCP_INFO) {
     struct us_tcp_info ti;
@@ -589,16 +592,22 @@ void sock_tcp_getopt(struct us_sock *so, struct us_ctl_msg *m) {
     return;
   }
   int v = 0;
-  int rc = us_tcp_getopt(so->tcp, (enum us_tcp_opt)o, &v);
+  int rc = so->tcp ? us_tcp_getopt(so->tcp, (enum us_tcp_opt)o, &v) : 0;
+  if (!so->tcp) v = so->tcp_opts[o];
   if (rc < 0) m->err = -rc;
-  /* Linux reports socket buffer sizes doubled (bookkeeping overhead). */
-  if (level == SOL_SOCKET && (opt == SO_RCVBUF || opt == SO_SNDBUF)) v *= 2;
-  m->a = v;
+  m->a = v; /* buffer sizes: the stack keeps them doubled, as Linux reports them */
 }
 
 void sock_tcp_setopt(struct us_sock *so, struct us_ctl_msg *m) {
   int level = m->a, opt = m->b;
   if (!so->tcp) return; /* dead: nothing to change */
+  if (m->flags & US_CTL_F_MORE) { /* see ctl_proto.h */
+    int v;
+    if (opt_int(m, &v) < 0) return;
+    if (so->state == US_CTL_ST_CONNECTED) pump_in(so);
+    if (so->tcp) us_tcp_setopt(so->tcp, US_TCP_OPT_MORE, v);
+    return;
+  }
   if (level == IPPROTO_TCP && opt == TCP_CONGESTION) {
     char name[17] = {0};
     memcpy(name, m->data, m->len < 16 ? m->len : 16);
@@ -639,4 +648,5 @@ void sock_tcp_setopt(struct us_sock *so, struct us_ctl_msg *m) {
   }
   int rc = us_tcp_setopt(so->tcp, (enum us_tcp_opt)o, v);
   m->err = rc < 0 ? -rc : 0;
+  if (o == US_TCP_OPT_SNDBUF && so->state == US_CTL_ST_CONNECTED) update_poll(so); /* more room */
 }

@@ -176,7 +176,7 @@ ssize_t us_tcp_send(struct us_tcp_sock *c, const void *buf, size_t len) {
   default: return -EPIPE;
   }
   if (!len) return 0;
-  uint32_t space = c->snd.cap - c->snd.len;
+  uint32_t space = tcp_snd_room(c);
   if (!space) return -EAGAIN;
   uint32_t n = len < space ? (uint32_t)len : space;
   API_ENTER(c);
@@ -190,7 +190,7 @@ ssize_t us_tcp_send(struct us_tcp_sock *c, const void *buf, size_t len) {
 size_t us_tcp_send_space(const struct us_tcp_sock *c) {
   if (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT) return 0;
   if (c->wr_shut || c->fin_queued || !c->snd.buf) return 0;
-  return c->snd.cap - c->snd.len;
+  return tcp_snd_room(c);
 }
 
 size_t us_tcp_readable(const struct us_tcp_sock *c) { return c->rcv.buf ? c->rcv.len : 0; }
@@ -382,7 +382,15 @@ int us_tcp_setopt(struct us_tcp_sock *c, enum us_tcp_opt opt, int val) {
   switch (opt) {
   case US_TCP_OPT_NODELAY:
     c->nodelay = !!val;
+    if (val && c->snd.buf) { /* Linux pushes what is queued, even corked */
+      c->push_pending = 1;
+      c->push_seq = c->snd_buf_seq + c->snd.len;
+    }
     if (val) tcp_output(c);
+    break;
+  case US_TCP_OPT_MORE:
+    c->more = !!val;
+    if (!val) tcp_output(c);
     break;
   case US_TCP_OPT_CORK:
     c->cork = !!val;
@@ -415,14 +423,14 @@ int us_tcp_setopt(struct us_tcp_sock *c, enum us_tcp_opt opt, int val) {
     c->user_mss = (uint16_t)val;
     if (c->mss && c->state != US_TCP_CLOSE && c->state != US_TCP_LISTEN) tcp_update_mss(c);
     break;
-  case US_TCP_OPT_RCVBUF:
-    if (c->rcv.buf) { rc = 0; break; } /* fixed once the ring exists */
+  case US_TCP_OPT_RCVBUF: /* after connect too: it bounds the window from now */
     c->rcvbuf = clamp_buf(val);
-    c->rcvbuf_set = 1;
+    if (!c->rcv.buf) c->rcvbuf_set = 1; /* the window scale comes from it */
+    tcp_ring_grow(&c->rcv, c->rcvbuf);  /* no memory: the old ring limits */
     break;
   case US_TCP_OPT_SNDBUF:
-    if (c->snd.buf) { rc = 0; break; }
     c->sndbuf = clamp_buf(val);
+    tcp_ring_grow(&c->snd, c->sndbuf);
     break;
   case US_TCP_OPT_REUSEADDR:
     c->reuseaddr = !!val;
@@ -441,6 +449,7 @@ int us_tcp_getopt(const struct us_tcp_sock *c, enum us_tcp_opt opt, int *val) {
   switch (opt) {
   case US_TCP_OPT_NODELAY: *val = c->nodelay; break;
   case US_TCP_OPT_CORK: *val = c->cork; break;
+  case US_TCP_OPT_MORE: *val = c->more; break;
   case US_TCP_OPT_KEEPALIVE: *val = c->keepalive; break;
   case US_TCP_OPT_KEEPIDLE: *val = (int)c->keepidle; break;
   case US_TCP_OPT_KEEPINTVL: *val = (int)c->keepintvl; break;
