@@ -334,7 +334,6 @@ static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t fl
     c->bytes_sent += n;
   }
   if (seq_gt(end, c->snd_max)) {
-    if (c->snd_max == c->snd_una && !rtx) c->rtx_start = c->s->now;
     c->snd_max = end;
     if (!c->rtt_time) {
       c->rtt_time = c->s->now;

@@ -32,8 +32,13 @@ static void rto_expired(struct us_tcp_sock *c) {
     return;
   }
   if (c->snd_max == c->snd_una) return;
+  /* TCP_USER_TIMEOUT as Linux (retransmits_timed_out): measured from the
+   * first timeout's retransmission (retrans_stamp), checked once one was
+   * sent since the last forward ACK; the clock runs until what the
+   * timeouts resent is acknowledged. */
   if (c->retransmits >= TCP_RETRIES2 ||
-      (c->user_timeout_ms && s->now - c->rtx_start >= US_MS(c->user_timeout_ms))) {
+      (c->user_timeout_ms && c->retransmits && c->rtx_start &&
+       s->now - c->rtx_start >= US_MS(c->user_timeout_ms))) {
     us_count(s, US_CNT_TCP_TIMEOUT);
     tcp_fail(c, c->soft_error ? c->soft_error : ETIMEDOUT);
     return;
@@ -58,6 +63,7 @@ static void rto_expired(struct us_tcp_sock *c) {
   c->backoff++;
   c->rto = c->rto * 2 > TCP_RTO_MAX ? TCP_RTO_MAX : c->rto * 2;
   c->lost_out++;
+  if (!c->rtx_start) c->rtx_start = s->now;
   tcp_output(c);
   c->loss_mark = c->snd_nxt;
   tcp_rearm_rtx(c);

@@ -113,3 +113,29 @@ TEST(TcpSockopt, RcvbufAfterConnectShrinksTheWindow) {
   for (size_t i = acks.size() - 10; i < acks.size(); i++)
     EXPECT_LE((uint32_t)acks[i].win << ws, 16384u) << i;
 }
+
+// TCP_USER_TIMEOUT as Linux measures it (retransmits_timed_out against
+// retrans_stamp): from the first retransmission by the retransmission
+// timer, not from the original send; measured on Linux 6.x: with the RTO at
+// 1 s and a 2 s user timeout, data sent at 0 is resent at 1.03 s and the
+// connection aborted at 3.06 s (SACK off here: no tail loss probe first).
+TEST(TcpSockopt, UserTimeoutCountsFromTheFirstTimeoutRetransmission) {
+  Pair p;
+  us_tcp_sysctl(p.t.a, US_TCP_SYSCTL_SACK, 0);
+  p.connect();
+  ASSERT_EQ(0, us_tcp_setopt(p.cli.s, US_TCP_OPT_USER_TIMEOUT, 2000));
+  ASSERT_EQ(1, us_tcp_send(p.cli.s, "a", 1));  // acknowledged: the clock does not run
+  p.t.run_for(US_SEC(5));
+  p.blackhole(0);
+  p.log.clear();
+  p.sync();
+  us_time_t t0 = p.t.now;
+  ASSERT_EQ(1, us_tcp_send(p.cli.s, "b", 1));
+  ASSERT_TRUE(p.t.run_until([&] { return p.cli.ev & US_TCP_EV_ERROR; }, t0 + US_SEC(100)));
+  EXPECT_EQ(ETIMEDOUT, p.cli.err);
+  auto d = p.segs(0);
+  ASSERT_GE(d.size(), 2u);
+  EXPECT_EQ(t0, d[0].at);
+  EXPECT_GT(d[1].at, t0 + US_MS(200));  // the first RTO
+  EXPECT_EQ(d[1].at + US_SEC(2), p.t.now) << p.trace();
+}
