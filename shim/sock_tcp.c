@@ -46,7 +46,9 @@ static void update_poll(struct us_sock *so) {
     ev = UV_READABLE;
     if (so->pending) ev |= UV_WRITABLE;
     break;
-  default: /* connecting: the channel holds the filler until the end */
+  default: /* connecting: the channel holds the filler until the end; only
+              * a hang-up counts (the program closed it mid-connect) */
+    ev = UV_DISCONNECT;
     break;
   }
   us_sock_poll(so, ev, chan_ev);
@@ -365,6 +367,13 @@ static void chan_ev(uv_poll_t *p, int status, int events) {
     return;
   }
   default:
+    /* close() during the handshake: as on Linux the socket is gone at once
+     * (no FIN after a late SYN-ACK; the stack answers that with a RST). */
+    if (us_sock_hung_up(so)) {
+      release_tcp(so, 1);
+      us_srv_sock_free(so);
+      return;
+    }
     us_sock_poll(so, 0, chan_ev);
   }
 }
