@@ -340,6 +340,7 @@ int us_sock_settle(int fd, struct us_fd_info *e, int clear) {
   if (e->state == US_FDS_CONNECTING && m.a != US_CTL_ST_CONNECTING) {
     channel_restore(fd, e);
     e->state = m.a == US_CTL_ST_CONNECTED ? US_FDS_CONNECTED : US_FDS_NEW;
+    if (e->state == US_FDS_NEW) e->connect_failed = 2;
   }
   return err;
 }
@@ -375,7 +376,9 @@ static int wait_connect(int fd, struct us_fd_info *e) {
   if (e->state == US_FDS_CONNECTING) { /* writable but not over: cannot happen */
     return -EINPROGRESS;
   }
-  return e->state == US_FDS_CONNECTED ? 0 : -err;
+  if (e->state == US_FDS_CONNECTED) return 0;
+  e->connect_failed = 1;
+  return err ? -err : -ECONNABORTED;
 }
 
 EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
@@ -414,9 +417,30 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
     /* Linux: EALREADY while under way, then 0 once (or the error). */
     int err = us_sock_settle(fd, e, US_CTL_CLEAR_IF_FAILED);
     if (e->state == US_FDS_CONNECTING) return us_ret(-EALREADY);
-    return us_ret(e->state == US_FDS_CONNECTED ? 0 : -err);
+    if (e->state == US_FDS_CONNECTED) return 0;
+    e->connect_failed = 1;
+    return us_ret(err ? -err : -ECONNABORTED);
   }
   default: break;
+  }
+  if (e->connect_failed == 2) {
+    /* Failed, and no connect() has said so yet (SO_ERROR may have taken
+     * the error): Linux reports it, or ECONNABORTED, and tries the next time. */
+    e->connect_failed = 1;
+    int err = us_sock_take_error(fd, e);
+    return us_ret(err ? -err : -ECONNABORTED);
+  }
+  if (e->connect_failed) { /* Linux tries again: a new channel, same socket */
+    struct us_ctl_msg r;
+    us_ctl_init(&r, US_CTL_RENEW, e->id);
+    int nfd = -1;
+    rc = us_ctl_call(&r, &nfd);
+    if (rc == 0 && r.err) rc = -r.err;
+    if (rc == 0 && nfd < 0) rc = -EPROTO;
+    if (rc == 0) rc = replace_fd(fd, nfd);
+    else if (nfd >= 0) us_real(close)(nfd);
+    if (rc < 0) return us_ret(rc);
+    e->connect_failed = 0;
   }
   int nonblock = (us_real(fcntl)(fd, F_GETFL) & O_NONBLOCK) != 0;
   int filler = channel_fill(fd, e);

@@ -37,6 +37,8 @@ enum us_ctl_op {
                         err = pending error */
   US_CTL_STATS,      /* (`ustack ss`) -> a = host pid, fd: a memory file with the live
                         connections and counters as text (shim/stats_ctl.c) */
+  US_CTL_RENEW,      /* sock whose connect failed -> err, fd: a new channel, so that
+                        it may connect again as on Linux (options and binding kept) */
   US_CTL__MAX
 };
 

@@ -66,6 +66,8 @@ uint32_t us_srv_listener_ip(struct us_ctl_server *srv, uint16_t port);
  * briefly so SO_ERROR / getsockname still answer (dead). */
 void us_srv_sock_free(struct us_sock *so);
 void us_srv_sock_bury(struct us_sock *so);
+/* A dead socket lives again (a failed connect tried anew). */
+void us_srv_sock_unbury(struct us_sock *so);
 /* Watch the channel for these UV_* events (0 = stop); cb gets so as
  * handle->data. */
 void us_sock_poll(struct us_sock *so, int events, uv_poll_cb cb);
@@ -86,6 +88,8 @@ void sock_tcp_getopt(struct us_sock *so, struct us_ctl_msg *m);
 void sock_tcp_setopt(struct us_sock *so, struct us_ctl_msg *m);
 void sock_tcp_state(struct us_sock *so, struct us_ctl_msg *m);
 void sock_tcp_destroy(struct us_sock *so);
+/* US_CTL_RENEW: returns the program end of a new channel (or -1, m->err). */
+int sock_tcp_renew(struct us_sock *so, struct us_ctl_msg *m);
 
 /* sock_udp.c: the same for SOCK_DGRAM. */
 int sock_udp_open(struct us_sock *so);

@@ -215,6 +215,13 @@ static void on_error(struct us_sock *so, int err) {
    * up, which a waiting connect() takes for success. */
   so->filler = 0;
   so->err = err ? err : ECONNRESET;
+  if (so->state == US_CTL_ST_CONNECTING && so->tcp) {
+    /* A failed connect: the TCP socket (options, binding) stays for a
+     * connect tried again on the same fd (sock_tcp_renew), as on Linux. */
+    so->state = US_CTL_ST_CLOSED;
+    us_srv_sock_bury(so);
+    return;
+  }
   /* Bytes already in the channel stay readable; then EOF, which the
    * interposer turns into this error. Writes fail with EPIPE -> error. */
   finish(so, 1);
@@ -398,6 +405,28 @@ void sock_tcp_destroy(struct us_sock *so) {
     }
   }
   release_tcp(so, 1);
+}
+
+int sock_tcp_renew(struct us_sock *so, struct us_ctl_msg *m) {
+  int sv[2];
+  if (!so->dead || !so->tcp || so->was_connected || us_tcp_state(so->tcp) != US_TCP_CLOSE) {
+    m->err = EINVAL;
+    return -1;
+  }
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+    m->err = errno == EMFILE || errno == ENFILE ? errno : ENOBUFS;
+    return -1;
+  }
+  us_srv_sock_unbury(so);
+  so->chan = sv[0];
+  so->state = US_CTL_ST_NONE;
+  so->err = 0;
+  so->filler = 0;
+  so->chan_eof = so->chan_full = so->wr_shut = 0;
+  update_poll(so);
+  int fl = fcntl(sv[1], F_GETFL);
+  if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
+  return sv[1];
 }
 
 void sock_tcp_bind(struct us_sock *so, struct us_ctl_msg *m) {

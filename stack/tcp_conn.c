@@ -283,6 +283,8 @@ void tcp_done(struct us_tcp_sock *c) {
 void tcp_fail(struct us_tcp_sock *c, int err) {
   c->so_error = err;
   c->fatal_error = err;
+  /* A failed connect holds no data; the socket may wait long for a retry. */
+  if (c->state == US_TCP_SYN_SENT) tcp_free_bufs(c);
   tcp_event(c, US_TCP_EV_ERROR | US_TCP_EV_READABLE | US_TCP_EV_WRITABLE);
   tcp_done(c);
 }

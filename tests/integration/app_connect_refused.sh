@@ -2,8 +2,10 @@
 # A blocking connect to a closed port fails every time (issue 10, item 3):
 # 10,000 connects from python under ustack to a port nobody listens on in
 # the server namespace, each must raise ECONNREFUSED at connect() - never
-# return 0 and leave the error for the next recv.
+# return 0 and leave the error for the next recv. Then a socket whose
+# connect failed connects again, blocking and not, as on Linux (item 7).
 source "$(dirname "$0")/app_env.bash"
+app_echo
 
 probe='import errno, socket
 counts = {}
@@ -26,4 +28,46 @@ native=$(ip netns exec "$TOPO_SERVER" python3 -c "${probe/198.18.0.1/127.0.0.1}"
 expect_eq "Linux: 10000 connects to a closed port, 10000 ECONNREFUSED" "10000 ECONNREFUSED" "$native"
 u python3 -c "$probe"
 expect_eq "ustack: 10000 connects to a closed port, 10000 ECONNREFUSED" "10000 ECONNREFUSED" "$RUN_OUT"
+
+retry='import errno, select, socket, sys
+H = sys.argv[1]
+def E(f):
+    try:
+        f()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+print("refused", E(lambda: s.connect((H, 9))))
+print("again, refused", E(lambda: s.connect((H, 9))))
+print("again, open port", E(lambda: s.connect((H, 7))))
+s.sendall(b"ping\n")
+print("echo", s.recv(10), "TCP_NODELAY kept", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+print("once connected", E(lambda: s.connect((H, 7))))
+n = socket.socket()
+n.setblocking(False)
+print("non-blocking", E(lambda: n.connect((H, 9))))
+select.select([], [n], [], 5)
+print("SO_ERROR", errno.errorcode[n.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)])
+print("non-blocking, error taken", E(lambda: n.connect((H, 7))))
+print("non-blocking again", E(lambda: n.connect((H, 7))))
+select.select([], [n], [], 5)
+print("SO_ERROR", n.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), "peer port", n.getpeername()[1])
+m = socket.socket()
+m.setblocking(False)
+E(lambda: m.connect((H, 9)))
+select.select([], [m], [], 5)
+print("connect again, error not taken", E(lambda: m.connect((H, 9))), E(lambda: m.connect((H, 9))))
+select.select([], [m], [], 5)
+m.setblocking(True)
+print("then blocking", E(lambda: m.connect((H, 9))), E(lambda: m.connect((H, 7))))'
+native=$(ip netns exec "$TOPO_SERVER" python3 -c "$retry" 198.18.0.1 2>&1)
+u python3 -c "$retry" 198.18.0.1
+if [ "$native" = "$RUN_OUT" ] && grep -q "again, open port ok" <<<"$native"; then
+  pass "connect again after a failed connect: same as the kernel ($(wc -l <<<"$native") lines)"
+else
+  fail "connect after a failed connect differs from the kernel (< kernel, > ustack):"
+  diff <(echo "$native") <(echo "$RUN_OUT $RUN_ERR") | sed 's/^/     | /'
+fi
 finish
