@@ -465,10 +465,12 @@ void tcp_output(struct us_tcp_sock *c) {
     if (c->ca_state == TCP_CA_OPEN && cwnd_room <= n) c->cwnd_limited = 1;
   }
   /* Data waiting, nothing in flight, nothing sent: the window is zero or
-   * too small for SWS avoidance. The persist timer probes or, for a small
-   * window, overrides SWS avoidance (RFC 9293 3.8.6.2.1 override timeout). */
+   * too small for SWS avoidance, or the bytes are corked. The persist timer
+   * probes or, for a small window, overrides SWS avoidance (RFC 9293
+   * 3.8.6.2.1 override timeout); corked bytes go when it fires, as Linux's
+   * probe timer sends them (the "200 ms ceiling" of TCP_CORK and MSG_MORE). */
   if (c->push_pending && seq_geq(c->snd_nxt, c->push_seq)) c->push_pending = 0;
-  if (c->snd.buf && c->snd_max == c->snd_una && !c->cork && !c->more &&
+  if (c->snd.buf && c->snd_max == c->snd_una &&
       seq_lt(c->snd_nxt, c->snd_buf_seq + c->snd.len))
     tcp_arm_persist(c);
 ack:
