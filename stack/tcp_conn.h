@@ -157,6 +157,7 @@ struct us_tcp_sock {
   us_time_t rtt_time;     /* 0: no segment being timed */
   uint8_t backoff, retransmits, probes, syn_retries;
   uint8_t persist_backoff; /* zero-window probes sent in this stall */
+  us_time_t probe_start;   /* the stall's first probe: TCP_USER_TIMEOUT counts from it */
   us_time_t rtx_start;    /* when the oldest unacked data was first retransmitted */
 
   /* Loss recovery. */

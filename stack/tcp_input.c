@@ -282,7 +282,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = ack;
     if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
-    if (c->snd_wnd) { us_timer_cancel(s, &c->t_persist); c->persist_backoff = 0; }
+    if (c->snd_wnd) { us_timer_cancel(s, &c->t_persist); c->persist_backoff = 0; c->probe_start = 0; }
   }
   rcv_ack_sack(c, seg);
   if (c->tlp_out && c->sb.n && seq_geq(c->sb.iv[c->sb.n - 1].end, c->tlp_high)) {

@@ -113,6 +113,16 @@ static void persist_fire(struct us_stack *s, struct us_timer *t) {
   if (c->snd.buf && c->snd_max == c->snd_una &&
       seq_lt(c->snd_nxt, c->snd_buf_seq + c->snd.len)) {
     if (c->snd_wnd == 0) {
+      /* As Linux's tcp_probe_timer: a window closed for TCP_USER_TIMEOUT
+       * since the first probe ends the connection, answered probes or not. */
+      if (!c->probe_start) {
+        c->probe_start = s->now;
+      } else if (c->user_timeout_ms && s->now - c->probe_start >= US_MS(c->user_timeout_ms)) {
+        us_count(s, US_CNT_TCP_TIMEOUT);
+        tcp_fail(c, ETIMEDOUT);
+        tcp_leave(s);
+        return;
+      }
       us_count(s, US_CNT_TCP_ZWP);
       if (c->persist_backoff < 255) c->persist_backoff++;
       tcp_send_probe(c);
@@ -260,5 +270,11 @@ void tcp_arm_persist(struct us_tcp_sock *c) {
   us_time_t when = rto << (c->persist_backoff < 10 ? c->persist_backoff : 10);
   if (when > TCP_RTO_MAX) when = TCP_RTO_MAX;
   if (when < TCP_RTO_MIN) when = TCP_RTO_MIN;
+  if (c->user_timeout_ms && c->probe_start) { /* Linux: tcp_clamp_probe0_to_user_timeout */
+    us_time_t end = c->probe_start + US_MS(c->user_timeout_ms);
+    us_time_t left = end > c->s->now ? end - c->s->now : 0;
+    if (left < TCP_PTO_MARGIN) left = TCP_PTO_MARGIN;
+    if (left < when) when = left;
+  }
   us_timer_arm(c->s, &c->t_persist, c->s->now + when);
 }

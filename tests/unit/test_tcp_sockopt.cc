@@ -162,3 +162,31 @@ TEST(TcpSockopt, CorkedBytesGoWhenTheProbeTimerFires) {
     EXPECT_GE(d[0].at, t0 + US_MS(200));
   }
 }
+
+// A window closed for TCP_USER_TIMEOUT since the first zero-window probe
+// ends the connection although the peer answers every probe (Linux's
+// tcp_probe_timer; measured: user timeout 2 s, first probe 0.22 s after the
+// window closed, ETIMEDOUT 2.24 s after it).
+TEST(TcpSockopt, UserTimeoutEndsAZeroWindowStall) {
+  Pair p;
+  p.listen();
+  ASSERT_EQ(0, us_tcp_setopt(p.lsn.s, US_TCP_OPT_RCVBUF, 8192));
+  p.start_connect();
+  ASSERT_TRUE(p.t.run_until([&] { return p.lsn.ev & US_TCP_EV_ACCEPT; }, p.t.now + US_SEC(1)));
+  ASSERT_TRUE(p.accept());
+  ASSERT_EQ(0, us_tcp_setopt(p.cli.s, US_TCP_OPT_USER_TIMEOUT, 3000));
+  std::vector<uint8_t> b(4096, 'w');
+  // The receiver never reads: its window closes and stays closed.
+  ASSERT_TRUE(p.t.run_until([&] {
+    while (us_tcp_send(p.cli.s, b.data(), b.size()) > 0) {
+    }
+    us_tcp_info i;
+    us_tcp_get_info(p.cli.s, &i);
+    return i.tcpi_snd_wnd == 0 && p.t.counter(0, US_CNT_TCP_ZWP) > 0;
+  }, p.t.now + US_SEC(5)));
+  us_time_t first_probe = p.t.now;
+  ASSERT_TRUE(p.t.run_until([&] { return p.cli.ev & US_TCP_EV_ERROR; }, p.t.now + US_SEC(60)));
+  EXPECT_EQ(ETIMEDOUT, p.cli.err);
+  EXPECT_EQ(first_probe + US_SEC(3), p.t.now);
+  EXPECT_GE(p.t.counter(0, US_CNT_TCP_ZWP), 3u);  // answered probes did not stop it
+}
