@@ -704,6 +704,10 @@ EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len
     if (e->family != AF_INET6) return us_ret(-ENOPROTOOPT);
     if (opt == IPV6_V6ONLY) {
       if (len < sizeof(int) || !val) return us_ret(-EINVAL);
+      /* Linux: not once the socket has a port (bound, listening, connected). */
+      struct us_ctl_msg g;
+      if (e->type == SOCK_STREAM && e->state != US_FDS_NEW) return us_ret(-EINVAL);
+      if (ctl_simple(US_CTL_GETNAME, e->id, 0, 0, 0, 0, &g) == 0 && g.port) return us_ret(-EINVAL);
       int v;
       memcpy(&v, val, sizeof v);
       e->v6only = v != 0;
