@@ -519,7 +519,8 @@ void sock_tcp_shutdown(struct us_sock *so, struct us_ctl_msg *m) {
 void sock_tcp_getname(struct us_sock *so, struct us_ctl_msg *m) {
   if (so->tcp) remember_names(so);
   if (m->a) {
-    if (!so->peer_ip || so->state == US_CTL_ST_CONNECTING || so->state == US_CTL_ST_LISTENING) {
+    if (!so->peer_ip || so->state == US_CTL_ST_CONNECTING || so->state == US_CTL_ST_LISTENING ||
+        (so->state == US_CTL_ST_CLOSED && !so->was_connected)) { /* a failed connect */
       m->err = ENOTCONN;
       return;
     }

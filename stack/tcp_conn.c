@@ -284,9 +284,13 @@ void tcp_fail(struct us_tcp_sock *c, int err) {
   c->so_error = err;
   c->fatal_error = err;
   /* A failed connect holds no data; the socket may wait long for a retry. */
-  if (c->state == US_TCP_SYN_SENT) tcp_free_bufs(c);
+  int connecting = c->state == US_TCP_SYN_SENT;
+  if (connecting) tcp_free_bufs(c);
   tcp_event(c, US_TCP_EV_ERROR | US_TCP_EV_READABLE | US_TCP_EV_WRITABLE);
   tcp_done(c);
+  /* Linux forgets the source address connect() chose (getsockname:
+   * 0.0.0.0 and the port); a retry chooses again. */
+  if (connecting && c->autobind && c->app_ref) c->lip = 0;
 }
 
 /* Free once nobody needs it: closed, and the application let go (an

@@ -40,6 +40,7 @@ def E(f):
 s = socket.socket()
 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 print("refused", E(lambda: s.connect((H, 9))))
+print("names after", s.getsockname()[0], s.getsockname()[1] > 0, E(lambda: s.getpeername()))
 print("again, refused", E(lambda: s.connect((H, 9))))
 print("again, open port", E(lambda: s.connect((H, 7))))
 s.sendall(b"ping\n")
@@ -68,6 +69,6 @@ if [ "$native" = "$RUN_OUT" ] && grep -q "again, open port ok" <<<"$native"; the
   pass "connect again after a failed connect: same as the kernel ($(wc -l <<<"$native") lines)"
 else
   fail "connect after a failed connect differs from the kernel (< kernel, > ustack):"
-  diff <(echo "$native") <(echo "$RUN_OUT $RUN_ERR") | sed 's/^/     | /'
+  diff <(echo "$native") <(echo "$RUN_OUT"; echo "$RUN_ERR") | sed 's/^/     | /'
 fi
 finish
