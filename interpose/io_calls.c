@@ -307,6 +307,22 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt) {
   return went_stale(fd, r) ? us_real(writev)(fd, iov, cnt) : r;
 }
 
+/* sendfile() fills the channel by itself; as on Linux (whose sendfile
+ * pushes its last chunk) it ends a run of send(MSG_MORE). */
+static ssize_t after_sendfile(int out, ssize_t r) {
+  struct us_fd_info *e = us_fd_sock(out);
+  if (e && e->type == SOCK_STREAM && e->more) stream_more(e, 0);
+  return r;
+}
+
+EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n) {
+  return after_sendfile(out, us_real(sendfile)(out, in, off, n));
+}
+
+EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t n) {
+  return after_sendfile(out, us_real(sendfile64)(out, in, off, n));
+}
+
 EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags) {
   struct us_fd_info *e = us_fd_sock(fd);
   if (!e) return us_real(send)(fd, buf, len, flags);
