@@ -437,6 +437,15 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
     rc = us_ctl_call(&r, &nfd);
     if (rc == 0 && r.err) rc = -r.err;
     if (rc == 0 && nfd < 0) rc = -EPROTO;
+    if (rc == -EBADF) { /* the stack forgot it (long ago): a fresh socket */
+      us_ctl_init(&r, US_CTL_SOCKET, 0);
+      r.a = SOCK_STREAM;
+      r.b = e->family;
+      rc = us_ctl_call(&r, &nfd);
+      if (rc == 0 && r.err) rc = -r.err;
+      if (rc == 0 && nfd < 0) rc = -EPROTO;
+      if (rc == 0) e->id = r.sock;
+    }
     if (rc == 0) rc = replace_fd(fd, nfd);
     else if (nfd >= 0) us_real(close)(nfd);
     if (rc < 0) return us_ret(rc);

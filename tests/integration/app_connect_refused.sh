@@ -62,7 +62,14 @@ select.select([], [m], [], 5)
 print("connect again, error not taken", E(lambda: m.connect((H, 9))), E(lambda: m.connect((H, 9))))
 select.select([], [m], [], 5)
 m.setblocking(True)
-print("then blocking", E(lambda: m.connect((H, 9))), E(lambda: m.connect((H, 7))))'
+print("then blocking", E(lambda: m.connect((H, 9))), E(lambda: m.connect((H, 7))))
+old = socket.socket()
+E(lambda: old.connect((H, 9)))
+for i in range(1500):  # more failed sockets than the stack keeps
+    x = socket.socket()
+    E(lambda: x.connect((H, 9)))
+    x.close()
+print("again after 1500 other failures", E(lambda: old.connect((H, 7))))'
 native=$(ip netns exec "$TOPO_SERVER" python3 -c "$retry" 198.18.0.1 2>&1)
 u python3 -c "$retry" 198.18.0.1
 if [ "$native" = "$RUN_OUT" ] && grep -q "again, open port ok" <<<"$native"; then
