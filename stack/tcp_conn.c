@@ -288,9 +288,12 @@ void tcp_fail(struct us_tcp_sock *c, int err) {
   if (connecting) tcp_free_bufs(c);
   tcp_event(c, US_TCP_EV_ERROR | US_TCP_EV_READABLE | US_TCP_EV_WRITABLE);
   tcp_done(c);
-  /* Linux forgets the source address connect() chose (getsockname:
-   * 0.0.0.0 and the port); a retry chooses again. */
-  if (connecting && c->autobind && c->app_ref) c->lip = 0;
+  /* Linux lets go of the address and port connect() chose (getsockname
+   * still shows 0.0.0.0 and that port); a retry chooses again. */
+  if (connecting && c->autobind && c->app_ref) {
+    c->lip = 0;
+    tcp_port_remove(c);
+  }
 }
 
 /* Free once nobody needs it: closed, and the application let go (an

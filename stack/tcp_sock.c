@@ -125,7 +125,7 @@ int us_tcp_connect(struct us_tcp_sock *c, uint32_t ip, uint16_t port) {
   c->rip = ip;
   c->rport = port;
   if (!c->lip) c->lip = s->cfg.ip;
-  if (!c->lport) {
+  if (!c->lport || (c->autobind && !c->port_hashed)) { /* unbound, or let go (tcp_fail) */
     int rc = tcp_pick_port(t, c);
     if (rc) return rc;
     tcp_port_insert(t, c);

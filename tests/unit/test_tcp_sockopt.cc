@@ -190,3 +190,27 @@ TEST(TcpSockopt, UserTimeoutEndsAZeroWindowStall) {
   EXPECT_EQ(first_probe + US_SEC(3), p.t.now);
   EXPECT_GE(p.t.counter(0, US_CNT_TCP_ZWP), 3u);  // answered probes did not stop it
 }
+
+// A refused connect lets go of the address and port it chose (Linux:
+// getsockname 0.0.0.0 and the old port, the port free for others), and the
+// same socket connects again when asked.
+TEST(TcpSockopt, FailedConnectLetsGoOfItsPortAndConnectsAgain) {
+  Pair p;
+  p.start_connect();  // nobody listens on B: RST
+  ASSERT_TRUE(p.t.run_until([&] { return p.cli.ev & US_TCP_EV_ERROR; }, p.t.now + US_SEC(2)));
+  EXPECT_EQ(ECONNREFUSED, p.cli.err);
+  uint32_t ip;
+  uint16_t port;
+  us_tcp_getsockname(p.cli.s, &ip, &port);
+  EXPECT_EQ(0u, ip);
+  EXPECT_NE(0, port);
+  us_tcp_sock *other = us_tcp_socket(p.t.a, nullptr, nullptr);
+  EXPECT_EQ(0, us_tcp_bind(other, 0, port));  // free again
+  p.listen();
+  p.cli.ev = 0;
+  ASSERT_EQ(-EINPROGRESS, us_tcp_connect(p.cli.s, TwoStack::kIpB, p.port));
+  ASSERT_TRUE(p.t.run_until([&] { return p.cli.ev & US_TCP_EV_CONNECTED; }, p.t.now + US_SEC(2)));
+  us_tcp_getsockname(p.cli.s, &ip, &port);
+  EXPECT_EQ(TwoStack::kIpA, ip);
+  us_tcp_close(other);
+}
