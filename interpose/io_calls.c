@@ -8,6 +8,7 @@
  *    address (shim/dgram.h), added on send and taken off on receive.
  * Every call on an fd that is not ours goes straight to libc. */
 #define _GNU_SOURCE
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,22 @@ static ssize_t stream_recvmsg(int fd, struct us_fd_info *e, struct msghdr *mh, i
   return n;
 }
 
+/* send(MSG_MORE) corks the connection until a send without it, as on
+ * Linux. The flag means nothing to the channel: the stack is told, before
+ * the first such bytes enter the channel (a call, so it is in force when
+ * they arrive) and after the next bytes without it (posted). */
+static void stream_more(struct us_fd_info *e, int on) {
+  struct us_ctl_msg m;
+  us_ctl_init(&m, US_CTL_SETOPT, e->id);
+  m.a = IPPROTO_TCP;
+  m.b = TCP_CORK;
+  m.flags = US_CTL_F_MORE;
+  us_ctl_set_data(&m, &on, sizeof on);
+  if (on) us_ctl_call(&m, 0);
+  else us_ctl_post(&m);
+  e->more = (uint8_t)on;
+}
+
 static ssize_t stream_sendmsg(int fd, struct us_fd_info *e, const struct msghdr *mh, int flags) {
   settle_if_connecting(fd, e);
   if (e->state == US_FDS_NEW || e->state == US_FDS_LISTENING) {
@@ -107,7 +124,9 @@ static ssize_t stream_sendmsg(int fd, struct us_fd_info *e, const struct msghdr 
   if (us_ctl_sandboxed && !(flags & (MSG_DONTWAIT | MSG_OOB))) /* sendmsg may kill it */
     return m.msg_iovlen == 1 ? us_real(write)(fd, m.msg_iov[0].iov_base, m.msg_iov[0].iov_len)
                              : us_real(writev)(fd, m.msg_iov, (int)m.msg_iovlen);
+  if ((flags & MSG_MORE) && !e->more) stream_more(e, 1);
   ssize_t n = us_real(sendmsg)(fd, &m, f);
+  if (!(flags & MSG_MORE) && e->more) stream_more(e, 0);
   if (n < 0 && errno == EPIPE) return stream_epipe(fd, e, flags);
   return n;
 }
@@ -340,6 +359,22 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt) {
   struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
   ssize_t r = our_sendmsg(fd, e, &mh, 0);
   return went_stale(fd, r) ? us_real(writev)(fd, iov, cnt) : r;
+}
+
+/* sendfile() fills the channel by itself; as on Linux (whose sendfile
+ * pushes its last chunk) it ends a run of send(MSG_MORE). */
+static ssize_t after_sendfile(int out, ssize_t r) {
+  struct us_fd_info *e = us_fd_sock(out);
+  if (e && e->type == SOCK_STREAM && e->more) stream_more(e, 0);
+  return r;
+}
+
+EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n) {
+  return after_sendfile(out, us_real(sendfile)(out, in, off, n));
+}
+
+EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t n) {
+  return after_sendfile(out, us_real(sendfile64)(out, in, off, n));
 }
 
 EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags) {

@@ -48,6 +48,8 @@
   X(ssize_t, write, (int, const void *, size_t))                                 \
   X(ssize_t, readv, (int, const struct iovec *, int))                            \
   X(ssize_t, writev, (int, const struct iovec *, int))                           \
+  X(ssize_t, sendfile, (int, int, off_t *, size_t))                              \
+  X(ssize_t, sendfile64, (int, int, off_t *, size_t))                            \
   X(int, poll, (struct pollfd *, nfds_t, int))                                   \
   X(long, syscall, (long, ...))                                                  \
   X(int, getaddrinfo, (const char *, const char *, const struct addrinfo *, struct addrinfo **)) \

@@ -207,11 +207,35 @@ static int to_kernel(int fd, struct us_fd_info *e) {
   return 0;
 }
 
+/* ---- IPv6 ---------------------------------------------------------------- */
+
+/* ustack speaks IPv4. An AF_INET6 socket that cannot carry IPv4 - one set
+ * IPV6_V6ONLY, or one bound or connected to a real IPv6 address (::1
+ * included) - is the kernel's, as 127/8 is: it gets exactly the answers
+ * Linux gives in this namespace. With IPv6 off there (the supported set-up):
+ * [::]:p binds beside our 0.0.0.0:p and listens, and nothing ever arrives;
+ * a connect to ::1 or any IPv6 address fails as Linux's does. Without this,
+ * the V6ONLY listener that redis (bind * -::*) and ncat -l open beside their
+ * IPv4 one collided with it here (EADDRINUSE) and they exited. */
+static int is_real_v6(const struct sockaddr *sa, socklen_t len) {
+  if (!sa || len < sizeof(struct sockaddr_in6) || sa->sa_family != AF_INET6) return 0;
+  const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+  return !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_V4MAPPED(a);
+}
+
+static int is_kernels_v6(const struct us_fd_info *e, const struct sockaddr *sa, socklen_t len) {
+  return e->family == AF_INET6 && (e->v6only || is_real_v6(sa, len));
+}
+
 /* ---- bind, listen, accept ----------------------------------------------- */
 
 EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len) {
   struct us_fd_info *e = us_fd_sock(fd);
   if (!e) return us_real(bind)(fd, sa, len);
+  if (is_kernels_v6(e, sa, len)) {
+    int rc = to_kernel(fd, e);
+    return rc < 0 ? us_ret(rc) : us_real(bind)(fd, sa, len);
+  }
   uint32_t ip;
   uint16_t port;
   int rc = us_sa_to_v4(e->family, sa, len, &ip, &port, 1);
@@ -234,6 +258,10 @@ EXPORT int listen(int fd, int backlog) {
     return 0;
   }
   if (e->state != US_FDS_NEW) return us_ret(-EINVAL);
+  if (is_kernels_v6(e, 0, 0)) { /* V6ONLY, never bound: the kernel picks the port */
+    int rc = to_kernel(fd, e);
+    return rc < 0 ? us_ret(rc) : us_real(listen)(fd, backlog);
+  }
   struct us_ctl_msg m;
   us_ctl_init(&m, US_CTL_LISTEN, e->id);
   m.a = backlog;
@@ -323,6 +351,7 @@ int us_sock_query(int fd, struct us_fd_info *e, int clear, int *gone) {
   if (e->state == US_FDS_CONNECTING && m.a != US_CTL_ST_CONNECTING) {
     channel_restore(fd, e);
     e->state = m.a == US_CTL_ST_CONNECTED ? US_FDS_CONNECTED : US_FDS_NEW;
+    if (e->state == US_FDS_NEW) e->connect_failed = 2;
   }
   return err;
 }
@@ -358,7 +387,9 @@ static int wait_connect(int fd, struct us_fd_info *e) {
   if (e->state == US_FDS_CONNECTING) { /* writable but not over: cannot happen */
     return -EINPROGRESS;
   }
-  return e->state == US_FDS_CONNECTED ? 0 : -err;
+  if (e->state == US_FDS_CONNECTED) return 0;
+  e->connect_failed = 1;
+  return err ? -err : -ECONNABORTED;
 }
 
 EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
@@ -366,6 +397,10 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   if (!e) return us_real(connect)(fd, sa, len);
   uint32_t ip;
   uint16_t port;
+  if (is_kernels_v6(e, sa, len) && (e->type == SOCK_DGRAM || e->state == US_FDS_NEW)) {
+    int rc = to_kernel(fd, e);
+    return rc < 0 ? us_ret(rc) : us_real(connect)(fd, sa, len);
+  }
   if (e->type == SOCK_DGRAM) {
     struct us_ctl_msg m;
     if (sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC) {
@@ -393,9 +428,39 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) {
     /* Linux: EALREADY while under way, then 0 once (or the error). */
     int err = us_sock_settle(fd, e, US_CTL_CLEAR_IF_FAILED);
     if (e->state == US_FDS_CONNECTING) return us_ret(-EALREADY);
-    return us_ret(e->state == US_FDS_CONNECTED ? 0 : -err);
+    if (e->state == US_FDS_CONNECTED) return 0;
+    e->connect_failed = 1;
+    return us_ret(err ? -err : -ECONNABORTED);
   }
   default: break;
+  }
+  if (e->connect_failed == 2) {
+    /* Failed, and no connect() has said so yet (SO_ERROR may have taken
+     * the error): Linux reports it, or ECONNABORTED, and tries the next time. */
+    e->connect_failed = 1;
+    int err = us_sock_take_error(fd, e);
+    return us_ret(err ? -err : -ECONNABORTED);
+  }
+  if (e->connect_failed) { /* Linux tries again: a new channel, same socket */
+    struct us_ctl_msg r;
+    us_ctl_init(&r, US_CTL_RENEW, e->id);
+    int nfd = -1;
+    rc = us_ctl_call(&r, &nfd);
+    if (rc == 0 && r.err) rc = -r.err;
+    if (rc == 0 && nfd < 0) rc = -EPROTO;
+    if (rc == -EBADF) { /* the stack forgot it (long ago): a fresh socket */
+      us_ctl_init(&r, US_CTL_SOCKET, 0);
+      r.a = SOCK_STREAM;
+      r.b = e->family;
+      rc = us_ctl_call(&r, &nfd);
+      if (rc == 0 && r.err) rc = -r.err;
+      if (rc == 0 && nfd < 0) rc = -EPROTO;
+      if (rc == 0) e->id = r.sock;
+    }
+    if (rc == 0) rc = replace_fd(fd, nfd);
+    else if (nfd >= 0) us_real(close)(nfd);
+    if (rc < 0) return us_ret(rc);
+    e->connect_failed = 0;
   }
   int nonblock = (us_real(fcntl)(fd, F_GETFL) & O_NONBLOCK) != 0;
   int filler = channel_fill(fd, e);
@@ -696,6 +761,10 @@ EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len
     if (e->family != AF_INET6) return us_ret(-ENOPROTOOPT);
     if (opt == IPV6_V6ONLY) {
       if (len < sizeof(int) || !val) return us_ret(-EINVAL);
+      /* Linux: not once the socket has a port (bound, listening, connected). */
+      struct us_ctl_msg g;
+      if (e->type == SOCK_STREAM && e->state != US_FDS_NEW) return us_ret(-EINVAL);
+      if (ctl_simple(US_CTL_GETNAME, e->id, 0, 0, 0, 0, &g) == 0 && g.port) return us_ret(-EINVAL);
       int v;
       memcpy(&v, val, sizeof v);
       e->v6only = v != 0;

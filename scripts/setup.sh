@@ -8,7 +8,7 @@ pkgs=(
   iproute2 iputils-ping iputils-arping nftables tcpdump tshark ethtool
   curl wget python3 nginx-light dnsmasq-base iperf3 socat netcat-openbsd wrk
   bind9-dnsutils nodejs  # dig/host/nslookup and node: libuv UDP (app_libuv_udp.sh)
-  openssh-server openssh-client redis-server redis-tools  # tests app_sshd, app_daemon
+  openssh-server openssh-client redis-server redis-tools ncat  # app_sshd, app_daemon, app_ipv6_v6only
   chromium  # headless: the --diagram page test (tests/integration/trace_curl.sh)
 )
 missing=()

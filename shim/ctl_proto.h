@@ -47,6 +47,8 @@ enum us_ctl_op {
   US_CTL_RECOGNISE,  /* a = n, data = n uint64_t inodes of AF_UNIX sockets a program
                         inherited across exec -> a = n, b = sizeof(struct
                         us_ctl_sockinfo), data = n of them, in the same order */
+  US_CTL_RENEW,      /* sock whose connect failed -> err, fd: a new channel, so that
+                        it may connect again as on Linux (options and binding kept) */
   US_CTL__MAX
 };
 
@@ -80,6 +82,12 @@ struct us_ctl_sockinfo {
  * pay two thread wake-ups per toggle. Requests on one connection are handled
  * in order, so a later call sees the option set. */
 #define US_CTL_F_POSTED 4
+/* flags of US_CTL_SETOPT (IPPROTO_TCP, TCP_CORK): the cork is send(MSG_MORE)'s,
+ * not the program's TCP_CORK. Set (a call) before the first MSG_MORE bytes
+ * enter the channel; cleared (posted) after the next bytes without it. The
+ * stack first moves what the channel holds into TCP, so those bytes are
+ * the ones corked (or released). */
+#define US_CTL_F_MORE 8
 
 /* a of a US_CTL_STATE request: keep the pending error, take it (SO_ERROR),
  * or take it only if the connect failed (the end of a blocking connect). */

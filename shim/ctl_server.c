@@ -214,6 +214,22 @@ void us_srv_sock_bury(struct us_sock *so) {
   grave_trim(srv, so->dead_since);
 }
 
+void us_srv_sock_unbury(struct us_sock *so) {
+  struct us_ctl_server *srv = so->srv;
+  if (!so->dead) return;
+  struct us_sock **pp = &srv->grave_head, *prev = 0;
+  while (*pp && *pp != so) {
+    prev = *pp;
+    pp = &(*pp)->grave_next;
+  }
+  if (!*pp) return; /* not in the grave: being freed */
+  *pp = so->grave_next;
+  if (srv->grave_tail == so) srv->grave_tail = prev;
+  srv->ngrave--;
+  so->grave_next = 0;
+  so->dead = 0;
+}
+
 unsigned us_ctl_server_busy(const struct us_ctl_server *srv) {
   return srv->live - srv->ngrave;
 }
@@ -357,6 +373,10 @@ static void handle(struct ctl_conn *c, struct us_ctl_msg *m) {
     else pass_fd = sock_tcp_listen(so, m);
     break;
   case US_CTL_CONNECT: tcp ? sock_tcp_connect(so, m) : sock_udp_connect(so, m); break;
+  case US_CTL_RENEW:
+    if (!tcp) m->err = EINVAL;
+    else pass_fd = sock_tcp_renew(so, m);
+    break;
   case US_CTL_SHUTDOWN:
     if (tcp) sock_tcp_shutdown(so, m);
     break;

@@ -36,6 +36,9 @@ struct us_fd_info {
   uint8_t dgram_connected; /* datagram socket with a fixed peer */
   uint8_t reuseaddr, reuseport; /* replayed if it moves to the kernel (127/8) */
   uint8_t broadcast; /* SO_BROADCAST: may send to 255.255.255.255 */
+  uint8_t more;      /* the last send had MSG_MORE: the stack holds its bytes */
+  uint8_t connect_failed; /* channel gone after a failed connect: 2 until connect()
+                             has reported it, then 1: the next one starts anew */
   int saved_sndbuf; /* while CONNECTING: the SO_SNDBUF to restore (bytes) */
   /* Datagram sockets: the key every message to the stack carries
    * (shim/dgram.h); 0 = not known yet, asked on first send. */

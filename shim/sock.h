@@ -45,6 +45,8 @@ struct us_sock {
   uint8_t family;      /* AF_INET or AF_INET6, as the program asked */
   uint64_t prog_ino;   /* inode of the channel's program end (US_CTL_RECOGNISE) */
   struct us_tcp_sock *tcp;
+  int tcp_opts[US_TCP_OPT_MORE + 1]; /* the TCP socket's options when it went */
+  unsigned tcp_opts_kept : 1;        /* (getsockopt answers them, as Linux) */
   struct udp_sock *udp;
   uint32_t local_ip;   /* host byte order: names kept for a dead socket */
   uint16_t local_port;
@@ -71,6 +73,8 @@ uint32_t us_srv_listener_ip(struct us_ctl_server *srv, uint16_t port);
  * briefly so SO_ERROR / getsockname still answer (dead). */
 void us_srv_sock_free(struct us_sock *so);
 void us_srv_sock_bury(struct us_sock *so);
+/* A dead socket lives again (a failed connect tried anew). */
+void us_srv_sock_unbury(struct us_sock *so);
 /* Watch the channel for these UV_* events (0 = stop); cb gets so as
  * handle->data. */
 void us_sock_poll(struct us_sock *so, int events, uv_poll_cb cb);
@@ -97,6 +101,8 @@ void sock_tcp_getopt(struct us_sock *so, struct us_ctl_msg *m);
 void sock_tcp_setopt(struct us_sock *so, struct us_ctl_msg *m);
 void sock_tcp_state(struct us_sock *so, struct us_ctl_msg *m);
 void sock_tcp_destroy(struct us_sock *so);
+/* US_CTL_RENEW: returns the program end of a new channel (or -1, m->err). */
+int sock_tcp_renew(struct us_sock *so, struct us_ctl_msg *m);
 
 /* sock_udp.c: the same for SOCK_DGRAM. */
 int sock_udp_open(struct us_sock *so);

@@ -47,7 +47,9 @@ static void update_poll(struct us_sock *so) {
     ev = UV_READABLE;
     if (so->pending) ev |= UV_WRITABLE;
     break;
-  default: /* connecting: the channel holds the filler until the end */
+  default: /* connecting: the channel holds the filler until the end; only
+              * a hang-up counts (the program closed it mid-connect) */
+    ev = UV_DISCONNECT;
     break;
   }
   us_sock_poll(so, ev, chan_ev);
@@ -86,6 +88,8 @@ static void release_tcp(struct us_sock *so, int abort) {
   }
   if (!so->tcp) return;
   remember_names(so);
+  for (int o = 0; o <= US_TCP_OPT_MORE; o++) us_tcp_getopt(so->tcp, o, &so->tcp_opts[o]);
+  so->tcp_opts_kept = 1;
   us_tcp_set_callback(so->tcp, 0, 0);
   if (abort) us_tcp_abort(so->tcp);
   else us_tcp_close(so->tcp);
@@ -228,8 +232,18 @@ static void pump_in(struct us_sock *so) {
 }
 
 static void on_error(struct us_sock *so, int err) {
-  drain_filler(so);
+  /* A connect's filler is left in the channel: closing it discards the
+   * bytes. Draining first would make the channel writable and not yet hung
+   * up, which a waiting connect() takes for success. */
+  so->filler = 0;
   so->err = err ? err : ECONNRESET;
+  if (so->state == US_CTL_ST_CONNECTING && so->tcp) {
+    /* A failed connect: the TCP socket (options, binding) stays for a
+     * connect tried again on the same fd (sock_tcp_renew), as on Linux. */
+    so->state = US_CTL_ST_CLOSED;
+    us_srv_sock_bury(so);
+    return;
+  }
   /* Bytes already received stay readable, those still in TCP's receive
    * buffer too (a full channel holds them back); then EOF, which the
    * interposer turns into this error. Writes fail with EPIPE -> error. */
@@ -391,6 +405,13 @@ static void chan_ev(uv_poll_t *p, int status, int events) {
     return;
   }
   default:
+    /* close() during the handshake: as on Linux the socket is gone at once
+     * (no FIN after a late SYN-ACK; the stack answers that with a RST). */
+    if (us_sock_hung_up(so)) {
+      release_tcp(so, 1);
+      us_srv_sock_free(so);
+      return;
+    }
     us_sock_poll(so, 0, chan_ev);
   }
 }
@@ -433,6 +454,28 @@ void sock_tcp_destroy(struct us_sock *so) {
     }
   }
   release_tcp(so, 1);
+}
+
+int sock_tcp_renew(struct us_sock *so, struct us_ctl_msg *m) {
+  int sv[2];
+  if (!so->dead || !so->tcp || so->was_connected || us_tcp_state(so->tcp) != US_TCP_CLOSE) {
+    m->err = EINVAL;
+    return -1;
+  }
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+    m->err = errno == EMFILE || errno == ENFILE ? errno : ENOBUFS;
+    return -1;
+  }
+  us_srv_sock_unbury(so);
+  so->chan = sv[0];
+  so->state = US_CTL_ST_NONE;
+  so->err = 0;
+  so->filler = 0;
+  so->chan_eof = so->chan_full = so->wr_shut = 0;
+  update_poll(so);
+  int fl = fcntl(sv[1], F_GETFL);
+  if (fl >= 0) fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
+  return sv[1];
 }
 
 void sock_tcp_bind(struct us_sock *so, struct us_ctl_msg *m) {
@@ -526,7 +569,8 @@ void sock_tcp_shutdown(struct us_sock *so, struct us_ctl_msg *m) {
 void sock_tcp_getname(struct us_sock *so, struct us_ctl_msg *m) {
   if (so->tcp) remember_names(so);
   if (m->a) {
-    if (!so->peer_ip || so->state == US_CTL_ST_CONNECTING || so->state == US_CTL_ST_LISTENING) {
+    if (!so->peer_ip || so->state == US_CTL_ST_CONNECTING || so->state == US_CTL_ST_LISTENING ||
+        (so->state == US_CTL_ST_CLOSED && !so->was_connected)) { /* a failed connect */
       m->err = ENOTCONN;
       return;
     }
@@ -580,7 +624,7 @@ void sock_tcp_getopt(struct us_sock *so, struct us_ctl_msg *m) {
   int level = m->a, opt = m->b;
   m->flags = 0;
   m->a = 0;
-  if (!so->tcp) { /* a dead socket: defaults */
+  if (!so->tcp) { /* a dead socket: the options it had (Linux keeps them) */
     if (level == IPPROTO_TCP && opt == TCP_INFO) {
       struct us_tcp_info ti;
       memset(&ti, 0, sizeof ti);
@@ -588,7 +632,8 @@ void sock_tcp_getopt(struct us_sock *so, struct us_ctl_msg *m) {
       us_ctl_set_data(m, &ti, sizeof ti);
       m->flags = 1;
     }
-    return;
+    int o = map_opt(level, opt);
+    if (o < 0 || !so->tcp_opts_kept) return;
   }
   if (level == IPPROTO_TCP && opt == TCP_INFO) {
     struct us_tcp_info ti;
@@ -636,16 +681,22 @@ void sock_tcp_getopt(struct us_sock *so, struct us_ctl_msg *m) {
     return;
   }
   int v = 0;
-  int rc = us_tcp_getopt(so->tcp, (enum us_tcp_opt)o, &v);
+  int rc = so->tcp ? us_tcp_getopt(so->tcp, (enum us_tcp_opt)o, &v) : 0;
+  if (!so->tcp) v = so->tcp_opts[o];
   if (rc < 0) m->err = -rc;
-  /* Linux reports socket buffer sizes doubled (bookkeeping overhead). */
-  if (level == SOL_SOCKET && (opt == SO_RCVBUF || opt == SO_SNDBUF)) v *= 2;
-  m->a = v;
+  m->a = v; /* buffer sizes: the stack keeps them doubled, as Linux reports them */
 }
 
 void sock_tcp_setopt(struct us_sock *so, struct us_ctl_msg *m) {
   int level = m->a, opt = m->b;
   if (!so->tcp) return; /* dead: nothing to change */
+  if (m->flags & US_CTL_F_MORE) { /* see ctl_proto.h */
+    int v;
+    if (opt_int(m, &v) < 0) return;
+    if (so->state == US_CTL_ST_CONNECTED) pump_in(so);
+    if (so->tcp) us_tcp_setopt(so->tcp, US_TCP_OPT_MORE, v);
+    return;
+  }
   if (level == IPPROTO_TCP && opt == TCP_CONGESTION) {
     char name[17] = {0};
     memcpy(name, m->data, m->len < 16 ? m->len : 16);
@@ -686,4 +737,5 @@ void sock_tcp_setopt(struct us_sock *so, struct us_ctl_msg *m) {
   }
   int rc = us_tcp_setopt(so->tcp, (enum us_tcp_opt)o, v);
   m->err = rc < 0 ? -rc : 0;
+  if (o == US_TCP_OPT_SNDBUF && so->state == US_CTL_ST_CONNECTED) update_poll(so); /* more room */
 }

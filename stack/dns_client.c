@@ -235,6 +235,8 @@ static int query_next(struct us_dns_query *q) {
   case OUT_OK: query_finish(q, US_DNS_OK); return 1;
   case OUT_TIMEOUT: query_finish(q, US_DNS_AGAIN); return 1;
   case OUT_FAIL: query_finish(q, US_DNS_FAIL); return 1;
+  case OUT_REFUSED: query_finish(q, US_DNS_AGAIN); return 1;
+  case OUT_FORMERR: query_finish(q, US_DNS_NONAME); return 1;
   case OUT_SERVFAIL: q->got_servfail = 1; break;
   case OUT_NODATA: q->got_nodata = 1; break;
   default: break;
@@ -520,8 +522,12 @@ int dns_answer_accept(struct dns_xfer *x, const uint8_t *msg, size_t len,
     return 1;
   }
   if (rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN) {
+    /* glibc's getaddrinfo: EAI_AGAIN for REFUSED and NOTIMP (and
+     * SERVFAIL, above), EAI_NONAME for FORMERR (measured, glibc 2.36). */
     us_count(s, US_CNT_DNS_REFUSED);
-    dns_xfer_done(x, OUT_FAIL);
+    dns_xfer_done(x, rcode == DNS_RCODE_FORMERR ? OUT_FORMERR
+                     : rcode == DNS_RCODE_REFUSED || rcode == DNS_RCODE_NOTIMP ? OUT_REFUSED
+                                                                               : OUT_FAIL);
     return 1;
   }
   err = dns_extract_answer(msg, len, off, h, qname, qname_len, x->qtype, lenient, &x->ex);
@@ -565,7 +571,7 @@ static void answer_input(struct dns_sock *ds, uint32_t src_ip, uint16_t src_port
   if (r == DNS_ANS_DROP) return;
   if (r == DNS_ANS_FORMERR) {
     us_count(c->s, US_CNT_DNS_REFUSED);
-    dns_xfer_done(x, OUT_FAIL);
+    dns_xfer_done(x, OUT_FORMERR);
     return;
   }
   if (h.flags & DNS_F_TC) {

@@ -49,10 +49,10 @@ enum us_dns_want { US_DNS_WANT_A = 1, US_DNS_WANT_AAAA = 2, US_DNS_WANT_BOTH = 3
 
 enum us_dns_status {
   US_DNS_OK = 0,
-  US_DNS_NONAME,  /* NXDOMAIN for every name tried: EAI_NONAME */
+  US_DNS_NONAME,  /* NXDOMAIN for every name tried, or FORMERR: EAI_NONAME */
   US_DNS_NODATA,  /* the name exists, with no address of the kind asked: EAI_NODATA */
-  US_DNS_AGAIN,   /* no answer after all attempts, or SERVFAIL: EAI_AGAIN */
-  US_DNS_FAIL,    /* FORMERR, NOTIMP, REFUSED, or a CNAME loop: EAI_FAIL */
+  US_DNS_AGAIN,   /* no answer after all attempts, SERVFAIL, REFUSED, NOTIMP: EAI_AGAIN */
+  US_DNS_FAIL,    /* another error code, or a CNAME loop: EAI_FAIL */
   US_DNS_BADNAME, /* not a valid domain name: EAI_NONAME */
   US_DNS_NOMEM,   /* EAI_MEMORY */
 };

@@ -28,7 +28,9 @@ enum dns_outcome {
   OUT_NXDOMAIN,
   OUT_NODATA,
   OUT_SERVFAIL,
+  OUT_FORMERR,  /* glibc: NO_RECOVERY, getaddrinfo says EAI_NONAME */
   OUT_FAIL,
+  OUT_REFUSED,  /* REFUSED or NOTIMP: glibc asks the next server, then TRY_AGAIN */
   OUT_TIMEOUT,
   OUT_OK,
 };

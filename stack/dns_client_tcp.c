@@ -132,7 +132,7 @@ static void tcp_answer(struct dns_tcp *dt) {
   int r = dns_answer_check(x, dt->id, msg, len, &h, &off);
   if (r == DNS_ANS_FORMERR) {
     us_count(x->q->c->s, US_CNT_DNS_REFUSED);
-    dns_xfer_done(x, OUT_FAIL);
+    dns_xfer_done(x, OUT_FORMERR);
     finished = 1;
   } else if (r == DNS_ANS_OK) {
     finished = dns_answer_accept(x, msg, len, &h, off, (h.flags & DNS_F_TC) != 0);

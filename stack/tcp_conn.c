@@ -221,6 +221,18 @@ void tcp_free_bufs(struct us_tcp_sock *c) {
   tcp_txq_free(c);
 }
 
+int tcp_ring_grow(struct tcp_ring *r, uint32_t cap) {
+  if (!r->buf || cap <= r->cap) return 0;
+  uint8_t *b = us_malloc(cap);
+  if (!b) return -ENOMEM;
+  tcp_ring_read(r, 0, b, r->cap);
+  us_free(r->buf);
+  r->buf = b;
+  r->head = 0;
+  r->cap = cap;
+  return 0;
+}
+
 void tcp_ring_write(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t n) {
   uint32_t pos = (r->head + off) % r->cap;
   uint32_t first = r->cap - pos < n ? r->cap - pos : n;
@@ -303,8 +315,17 @@ void tcp_done(struct us_tcp_sock *c) {
 void tcp_fail(struct us_tcp_sock *c, int err) {
   c->so_error = err;
   c->fatal_error = err;
+  /* A failed connect holds no data; the socket may wait long for a retry. */
+  int connecting = c->state == US_TCP_SYN_SENT;
+  if (connecting) tcp_free_bufs(c);
   tcp_event(c, US_TCP_EV_ERROR | US_TCP_EV_READABLE | US_TCP_EV_WRITABLE);
   tcp_done(c);
+  /* Linux lets go of the address and port connect() chose (getsockname
+   * still shows 0.0.0.0 and that port); a retry chooses again. */
+  if (connecting && c->autobind && c->app_ref) {
+    c->lip = 0;
+    tcp_port_remove(c);
+  }
 }
 
 /* Free once nobody needs it: closed, and the application let go (an

@@ -148,6 +148,9 @@ struct us_tcp_sock {
 
   /* Options set by the application. */
   uint8_t reuseaddr, nodelay, cork, keepalive;
+  uint8_t more;           /* MSG_MORE in force: corked like TCP_CORK, apart from it */
+  uint8_t push_pending;   /* TCP_NODELAY set while corked: what was queued goes */
+  uint32_t push_seq;      /* ...up to here (Linux's one-shot TCP_NAGLE_PUSH) */
   int32_t linger;         /* -1 off; 0: close sends RST */
   uint32_t keepidle, keepintvl, keepcnt; /* s, s, count; 0: the sysctl's, read when used */
   uint32_t user_timeout_ms;
@@ -212,6 +215,7 @@ struct us_tcp_sock {
   us_time_t rtt_time;     /* 0: no segment being timed */
   uint8_t backoff, retransmits, probes, syn_retries;
   uint8_t persist_backoff; /* zero-window probes sent in this stall */
+  us_time_t probe_start;   /* the stall's first probe: TCP_USER_TIMEOUT counts from it */
   us_time_t rtx_start;    /* when the oldest unacked data was first retransmitted */
 
   /* Loss recovery. */
@@ -306,6 +310,15 @@ int tcp_port_conflict(struct tcp_state *t, const struct us_tcp_sock *c, uint32_t
 int tcp_pick_port(struct tcp_state *t, struct us_tcp_sock *c);
 int tcp_alloc_bufs(struct us_tcp_sock *c);
 void tcp_free_bufs(struct us_tcp_sock *c);
+/* SO_SNDBUF/SO_RCVBUF after the rings exist: a ring grows to cap (its
+ * bytes keep their offsets from head); it never shrinks under its contents,
+ * the smaller size then only limits the window and the send space. */
+int tcp_ring_grow(struct tcp_ring *r, uint32_t cap);
+/* Send buffer room: the ring, as far as SO_SNDBUF allows. */
+static inline uint32_t tcp_snd_room(const struct us_tcp_sock *c) {
+  uint32_t cap = c->snd.cap < c->sndbuf ? c->snd.cap : c->sndbuf;
+  return cap > c->snd.len ? cap - c->snd.len : 0;
+}
 void tcp_set_state(struct us_tcp_sock *c, int state);
 /* Connection is over: timers off, unhashed; freed once the app let go. */
 void tcp_done(struct us_tcp_sock *c);

@@ -46,6 +46,7 @@ static void conn_established(struct us_tcp_sock *c, const struct tcp_seg *seg) {
   c->syn_retries = 0;
   c->backoff = 0;
   c->retransmits = 0;
+  c->rtx_start = 0; /* from now on TCP_USER_TIMEOUT counts from a first retransmission */
   if (c->srtt_us) tcp_set_rto(c); /* the SYN's sample, no backoff */
   else c->rto = TCP_RTO_INIT;
   us_count(c->s, US_CNT_TCP_ESTABLISHED);
@@ -223,7 +224,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = ack;
     if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
-    if (c->snd_wnd) { us_timer_cancel(s, &c->t_persist); c->persist_backoff = 0; }
+    if (c->snd_wnd) { us_timer_cancel(s, &c->t_persist); c->persist_backoff = 0; c->probe_start = 0; }
   }
   uint32_t sacked_before = c->sb.sacked;
   rcv_ack_sack(c, seg);
@@ -251,7 +252,6 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     tcp_rack_acked(c, ack);
     c->retransmits = 0;
     c->dupacks = 0;
-    c->rtx_start = s->now;
     /* New data acknowledged: the backoff ends (as Linux), RTO from SRTT. */
     if (c->backoff) {
       if (c->srtt_us) tcp_set_rto(c);
@@ -279,6 +279,7 @@ static int ack_input(struct us_tcp_sock *c, struct tcp_seg *seg) {
     default:
       tcp_cc_on_ack(&c->cc, acked, s->now, c->srtt_us, c->cwnd_limited);
     }
+    if (c->ca_state != TCP_CA_LOSS) c->rtx_start = 0; /* what the timeout resent is in */
     if (c->snd_una == c->snd_max) {
       us_timer_cancel(s, &c->t_rtx);
       c->rtx_start = 0;

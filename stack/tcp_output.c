@@ -19,7 +19,8 @@ uint32_t tcp_ts_now(const struct us_tcp_sock *c) {
 
 uint32_t tcp_rcv_space(const struct us_tcp_sock *c) {
   if (!c->rcv.buf) return c->rcvbuf;
-  return c->rcv.cap - c->rcv.len;
+  uint32_t cap = c->rcv.cap < c->rcvbuf ? c->rcv.cap : c->rcvbuf;
+  return cap > c->rcv.len ? cap - c->rcv.len : 0;
 }
 
 /* The window field for a segment we send now. The right edge never moves
@@ -371,7 +372,6 @@ static void sent_seq(struct us_tcp_sock *c, uint32_t seq, uint32_t n, uint8_t fl
   }
   c->rtx_why = 0;
   if (seq_gt(end, c->snd_max)) {
-    if (c->snd_max == c->snd_una && !rtx) c->rtx_start = c->s->now;
     c->snd_max = end;
     if (!c->rtt_time) {
       c->rtt_time = c->s->now;
@@ -481,7 +481,8 @@ void tcp_output(struct us_tcp_sock *c) {
       if (n == avail && n < c->mss && !fin_due && seq_geq(seq, c->snd_max)) {
         /* A small tail: Nagle holds it while data is unacknowledged, CORK
          * holds it until uncorked. */
-        if (c->cork || (!c->nodelay && c->snd_max != c->snd_una)) break;
+        int corked = (c->cork || c->more) && !(c->push_pending && seq_leq(seq + n, c->push_seq));
+        if (corked || (!c->nodelay && c->snd_max != c->snd_una)) break;
       }
       if (n > c->mss && n < avail) n -= n % c->mss;
     }
@@ -496,9 +497,12 @@ void tcp_output(struct us_tcp_sock *c) {
     if (c->ca_state == TCP_CA_OPEN && cwnd_room <= n) c->cwnd_limited = 1;
   }
   /* Data waiting, nothing in flight, nothing sent: the window is zero or
-   * too small for SWS avoidance. The persist timer probes or, for a small
-   * window, overrides SWS avoidance (RFC 9293 3.8.6.2.1 override timeout). */
-  if (c->snd.buf && c->snd_max == c->snd_una && !c->cork &&
+   * too small for SWS avoidance, or the bytes are corked. The persist timer
+   * probes or, for a small window, overrides SWS avoidance (RFC 9293
+   * 3.8.6.2.1 override timeout); corked bytes go when it fires, as Linux's
+   * probe timer sends them (the "200 ms ceiling" of TCP_CORK and MSG_MORE). */
+  if (c->push_pending && seq_geq(c->snd_nxt, c->push_seq)) c->push_pending = 0;
+  if (c->snd.buf && c->snd_max == c->snd_una &&
       seq_lt(c->snd_nxt, c->snd_buf_seq + c->snd.len))
     tcp_arm_persist(c);
 ack:

@@ -128,7 +128,7 @@ int us_tcp_connect(struct us_tcp_sock *c, uint32_t ip, uint16_t port) {
   c->rip = ip;
   c->rport = port;
   if (!c->lip) c->lip = s->cfg.ip;
-  if (!c->lport) {
+  if (!c->lport || (c->autobind && !c->port_hashed)) { /* unbound, or let go (tcp_fail) */
     int rc = tcp_pick_port(t, c);
     if (rc) return rc;
     tcp_port_insert(t, c);
@@ -194,7 +194,7 @@ ssize_t us_tcp_send(struct us_tcp_sock *c, const void *buf, size_t len) {
  * segments) up to tcp_wmem[2]: Linux's tcp_sndbuf_expand, counted in payload
  * bytes (Linux's 2 * segments * per-segment truesize holds as much payload). */
 static void sndbuf_expand(struct us_tcp_sock *c) {
-  if (c->sndbuf_set || c->snd.len < c->snd.cap || !c->mss) return;
+  if (c->sndbuf_set || tcp_snd_room(c) || !c->mss) return;
   uint32_t segs = c->cc.cwnd / c->mss;
   if (segs < 10) segs = 10;
   uint64_t want = 2ull * segs * c->mss;
@@ -207,7 +207,7 @@ size_t us_tcp_send_space(struct us_tcp_sock *c) {
   if (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT) return 0;
   if (c->wr_shut || c->fin_queued || !c->snd.buf) return 0;
   sndbuf_expand(c);
-  return c->snd.cap - c->snd.len;
+  return tcp_snd_room(c);
 }
 
 size_t us_tcp_readable(const struct us_tcp_sock *c) { return c->rcv.buf ? c->rcv.len : 0; }
@@ -433,7 +433,15 @@ int us_tcp_setopt(struct us_tcp_sock *c, enum us_tcp_opt opt, int val) {
   switch (opt) {
   case US_TCP_OPT_NODELAY:
     c->nodelay = !!val;
+    if (val && c->snd.buf) { /* Linux pushes what is queued, even corked */
+      c->push_pending = 1;
+      c->push_seq = c->snd_buf_seq + c->snd.len;
+    }
     if (val) tcp_output(c);
+    break;
+  case US_TCP_OPT_MORE:
+    c->more = !!val;
+    if (!val) tcp_output(c);
     break;
   case US_TCP_OPT_CORK:
     c->cork = !!val;
@@ -466,15 +474,15 @@ int us_tcp_setopt(struct us_tcp_sock *c, enum us_tcp_opt opt, int val) {
     c->user_mss = (uint16_t)val;
     if (c->mss && c->state != US_TCP_CLOSE && c->state != US_TCP_LISTEN) tcp_update_mss(c);
     break;
-  case US_TCP_OPT_RCVBUF:
-    if (c->rcv.buf) { rc = 0; break; } /* fixed once the ring exists */
+  case US_TCP_OPT_RCVBUF: /* after connect too: it bounds the window from now */
     c->rcvbuf = clamp_buf(val);
-    c->rcvbuf_set = 1;
+    if (!c->rcv.buf) c->rcvbuf_set = 1; /* the window scale comes from it */
+    tcp_ring_grow(&c->rcv, c->rcvbuf);  /* no memory: the old ring limits */
     break;
   case US_TCP_OPT_SNDBUF:
-    if (c->snd.buf) { rc = 0; break; }
     c->sndbuf = clamp_buf(val);
     c->sndbuf_set = 1;
+    tcp_ring_grow(&c->snd, c->sndbuf);
     break;
   case US_TCP_OPT_REUSEADDR:
     c->reuseaddr = !!val;
@@ -493,6 +501,7 @@ int us_tcp_getopt(const struct us_tcp_sock *c, enum us_tcp_opt opt, int *val) {
   switch (opt) {
   case US_TCP_OPT_NODELAY: *val = c->nodelay; break;
   case US_TCP_OPT_CORK: *val = c->cork; break;
+  case US_TCP_OPT_MORE: *val = c->more; break;
   case US_TCP_OPT_KEEPALIVE: *val = c->keepalive; break;
   case US_TCP_OPT_KEEPIDLE: *val = (int)(tcp_keepidle(c) / US_SEC(1)); break;
   case US_TCP_OPT_KEEPINTVL: *val = (int)(tcp_keepintvl(c) / US_SEC(1)); break;

@@ -52,10 +52,11 @@ enum us_tcp_opt {
   US_TCP_OPT_KEEPCNT,       /* TCP_KEEPCNT: 1..127 */
   US_TCP_OPT_USER_TIMEOUT,  /* TCP_USER_TIMEOUT: ms, 0 = system default */
   US_TCP_OPT_MAXSEG,        /* TCP_MAXSEG: bytes, 88..65495; before connect/listen */
-  US_TCP_OPT_RCVBUF,        /* SO_RCVBUF: bytes (before connect/listen) */
+  US_TCP_OPT_RCVBUF,        /* SO_RCVBUF: bytes (window scale from it before connect/listen) */
   US_TCP_OPT_SNDBUF,        /* SO_SNDBUF: bytes */
   US_TCP_OPT_REUSEADDR,     /* SO_REUSEADDR: 0/1 */
   US_TCP_OPT_LINGER,        /* SO_LINGER: -1 off, else seconds (0: close sends RST) */
+  US_TCP_OPT_MORE,          /* send(MSG_MORE) in force: 0/1, corks apart from TCP_CORK */
 };
 
 struct us_tcp_sock *us_tcp_socket(struct us_stack *s, us_tcp_event_fn cb, void *user);

@@ -33,8 +33,13 @@ static void rto_expired(struct us_tcp_sock *c) {
     return;
   }
   if (c->snd_max == c->snd_una) return;
+  /* TCP_USER_TIMEOUT as Linux (retransmits_timed_out): measured from the
+   * first timeout's retransmission (retrans_stamp), checked once one was
+   * sent since the last forward ACK; the clock runs until what the
+   * timeouts resent is acknowledged. */
   if (c->retransmits >= s->tcp->sys.retries2 ||
-      (c->user_timeout_ms && s->now - c->rtx_start >= US_MS(c->user_timeout_ms))) {
+      (c->user_timeout_ms && c->retransmits && c->rtx_start &&
+       s->now - c->rtx_start >= US_MS(c->user_timeout_ms))) {
     us_count(s, US_CNT_TCP_TIMEOUT);
     tcp_fail(c, c->soft_error ? c->soft_error : ETIMEDOUT);
     return;
@@ -63,6 +68,7 @@ static void rto_expired(struct us_tcp_sock *c) {
   c->backoff++;
   c->rto = c->rto * 2 > TCP_RTO_MAX ? TCP_RTO_MAX : c->rto * 2;
   c->lost_out++;
+  if (!c->rtx_start) c->rtx_start = s->now;
   tcp_output(c);
   c->loss_mark = c->snd_nxt;
   tcp_rearm_rtx(c);
@@ -122,6 +128,16 @@ static void persist_fire(struct us_stack *s, struct us_timer *t) {
   if (c->snd.buf && c->snd_max == c->snd_una &&
       seq_lt(c->snd_nxt, c->snd_buf_seq + c->snd.len)) {
     if (c->snd_wnd == 0) {
+      /* As Linux's tcp_probe_timer: a window closed for TCP_USER_TIMEOUT
+       * since the first probe ends the connection, answered probes or not. */
+      if (!c->probe_start) {
+        c->probe_start = s->now;
+      } else if (c->user_timeout_ms && s->now - c->probe_start >= US_MS(c->user_timeout_ms)) {
+        us_count(s, US_CNT_TCP_TIMEOUT);
+        tcp_fail(c, ETIMEDOUT);
+        tcp_leave(s);
+        return;
+      }
       us_count(s, US_CNT_TCP_ZWP);
       if (c->persist_backoff < 255) c->persist_backoff++;
       tcp_send_probe(c);
@@ -272,5 +288,11 @@ void tcp_arm_persist(struct us_tcp_sock *c) {
   us_time_t when = rto << (c->persist_backoff < 10 ? c->persist_backoff : 10);
   if (when > TCP_RTO_MAX) when = TCP_RTO_MAX;
   if (when < TCP_RTO_MIN) when = TCP_RTO_MIN;
+  if (c->user_timeout_ms && c->probe_start) { /* Linux: tcp_clamp_probe0_to_user_timeout */
+    us_time_t end = c->probe_start + US_MS(c->user_timeout_ms);
+    us_time_t left = end > c->s->now ? end - c->s->now : 0;
+    if (left < TCP_PTO_MARGIN) left = TCP_PTO_MARGIN;
+    if (left < when) when = left;
+  }
   us_timer_arm(c->s, &c->t_persist, c->s->now + when);
 }

@@ -26,8 +26,13 @@ for ((i = 0; i < 600; i++)); do [ -e "$T/listening" ] && break; sleep 0.05; done
 # take about 16 s, most of it after the server program has exited.
 ip netns exec "$TOPO_SERVER" python3 -c '
 import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
-s.connect(("198.18.0.10", 9000))
+for i in range(100):  # until the server under ustack listens (a loaded machine)
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    try:
+        s.connect(("198.18.0.10", 9000))
+        break
+    except ConnectionRefusedError:
+        s.close(); time.sleep(0.1)
 out = open(sys.argv[1], "wb")
 while True:
     b = s.recv(32768)

@@ -35,3 +35,15 @@ s.settimeout(0.2)
 try:
     s.recv(10)
 except socket.timeout: print('recv timeout')
+# Buffer sizes set on a connected socket apply and read back doubled (issue 10).
+s.setsockopt(S, socket.SO_SNDBUF, 65536)
+s.setsockopt(S, socket.SO_RCVBUF, 65536)
+print('after connect: SO_SNDBUF', s.getsockopt(S, socket.SO_SNDBUF), 'SO_RCVBUF', s.getsockopt(S, socket.SO_RCVBUF))
+# A finished connection keeps its options (Linux): not zeros.
+s.settimeout(5)
+s.shutdown(socket.SHUT_WR)
+while s.recv(100):
+    pass
+print('closed: TCP_MAXSEG > 500', s.getsockopt(T, socket.TCP_MAXSEG) > 500, 'TCP_NODELAY', s.getsockopt(T, socket.TCP_NODELAY),
+      'SO_KEEPALIVE', s.getsockopt(S, socket.SO_KEEPALIVE), 'TCP_KEEPIDLE', s.getsockopt(T, socket.TCP_KEEPIDLE),
+      'TCP_USER_TIMEOUT', s.getsockopt(T, socket.TCP_USER_TIMEOUT), 'SO_SNDBUF', s.getsockopt(S, socket.SO_SNDBUF))

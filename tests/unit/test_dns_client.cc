@@ -478,19 +478,25 @@ TEST(DnsClient, NxdomainWithoutSoaNotCached) {
   EXPECT_EQ(1u, r.take().size());
 }
 
-TEST(DnsClient, ServfailIsAgainRefusedIsFail) {
+// glibc's getaddrinfo (2.36, measured): EAI_AGAIN for SERVFAIL, REFUSED and
+// NOTIMP, EAI_NONAME for FORMERR.
+TEST(DnsClient, ServfailRefusedNotimpAreAgainFormerrIsNoname) {
   Rig r;
-  r.query("sf.test.");
-  auto qs = r.take();
-  r.answer(qs[0], Rig::reply(qs[0], 0, DNS_RCODE_SERVFAIL));
-  r.query("ref.test.");
-  qs = r.take();
-  r.answer(qs[0], Rig::reply(qs[0], 0, DNS_RCODE_REFUSED));
-  ASSERT_EQ(2u, r.results.size());
+  const uint8_t rcodes[4] = {DNS_RCODE_SERVFAIL, DNS_RCODE_REFUSED, DNS_RCODE_NOTIMP,
+                             DNS_RCODE_FORMERR};
+  const char *names[4] = {"sf.test.", "ref.test.", "ni.test.", "fe.test."};
+  for (int i = 0; i < 4; i++) {
+    r.query(names[i]);
+    auto qs = r.take();
+    r.answer(qs[0], Rig::reply(qs[0], 0, rcodes[i]));
+  }
+  ASSERT_EQ(4u, r.results.size());
   EXPECT_EQ(US_DNS_AGAIN, r.results[0].status);
-  EXPECT_EQ(US_DNS_FAIL, r.results[1].status);
+  EXPECT_EQ(US_DNS_AGAIN, r.results[1].status);
+  EXPECT_EQ(US_DNS_AGAIN, r.results[2].status);
+  EXPECT_EQ(US_DNS_NONAME, r.results[3].status);
   EXPECT_EQ(1u, r.cnt(US_CNT_DNS_SERVFAIL));
-  EXPECT_EQ(1u, r.cnt(US_CNT_DNS_REFUSED));
+  EXPECT_EQ(3u, r.cnt(US_CNT_DNS_REFUSED));
 }
 
 TEST(DnsClient, CacheHonoursTtlOnTheVirtualClock) {
