@@ -221,18 +221,6 @@ void tcp_free_bufs(struct us_tcp_sock *c) {
   tcp_txq_free(c);
 }
 
-int tcp_ring_grow(struct tcp_ring *r, uint32_t cap) {
-  if (!r->buf || cap <= r->cap) return 0;
-  uint8_t *b = us_malloc(cap);
-  if (!b) return -ENOMEM;
-  tcp_ring_read(r, 0, b, r->cap);
-  us_free(r->buf);
-  r->buf = b;
-  r->head = 0;
-  r->cap = cap;
-  return 0;
-}
-
 void tcp_ring_write(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t n) {
   uint32_t pos = (r->head + off) % r->cap;
   uint32_t first = r->cap - pos < n ? r->cap - pos : n;

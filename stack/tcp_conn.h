@@ -336,8 +336,6 @@ us_time_t tcp_keepidle(const struct us_tcp_sock *c);
 us_time_t tcp_keepintvl(const struct us_tcp_sock *c);
 uint32_t tcp_keepcnt(const struct us_tcp_sock *c);
 us_time_t tcp_fin_timeout(const struct us_tcp_sock *c);
-/* Grow a ring to cap bytes, keeping every byte at its offset from head. */
-int tcp_ring_grow(struct tcp_ring *r, uint32_t cap);
 /* The application took bytes: grow the receive buffer as Linux's
  * tcp_rcv_space_adjust (tcp_sock.c). */
 void tcp_rcv_space_adjust(struct us_tcp_sock *c);

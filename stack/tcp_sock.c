@@ -476,7 +476,7 @@ int us_tcp_setopt(struct us_tcp_sock *c, enum us_tcp_opt opt, int val) {
     break;
   case US_TCP_OPT_RCVBUF: /* after connect too: it bounds the window from now */
     c->rcvbuf = clamp_buf(val);
-    if (!c->rcv.buf) c->rcvbuf_set = 1; /* the window scale comes from it */
+    c->rcvbuf_set = 1; /* no autotuning; before connect, the window scale comes from it */
     tcp_ring_grow(&c->rcv, c->rcvbuf);  /* no memory: the old ring limits */
     break;
   case US_TCP_OPT_SNDBUF:

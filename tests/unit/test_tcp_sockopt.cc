@@ -53,6 +53,7 @@ TEST(TcpSockopt, MoreCorksUntilClearedAndLeavesTcpCorkAlone) {
 
 TEST(TcpSockopt, SndbufAfterConnectBoundsTheSendSpace) {
   Pair p;
+  p.roomy_sndbuf();
   p.connect();
   EXPECT_GT(us_tcp_send_space(p.cli.s), 100000u);
   ASSERT_EQ(0, us_tcp_setopt(p.cli.s, US_TCP_OPT_SNDBUF, 8192));
@@ -76,8 +77,8 @@ TEST(TcpSockopt, SndbufAfterConnectBoundsTheSendSpace) {
 TEST(TcpSockopt, RcvbufAfterConnectGrowsTheWindow) {
   Pair p;
   p.connect();
-  // 2 MiB asked, 4 MiB kept (doubled): more than the 1 MiB ring the
-  // connection started with, within what window scale 7 can announce.
+  // 2 MiB asked, 4 MiB kept (doubled): more than the ring the connection
+  // started with (tcp_rmem[1]), within what its window scale can announce.
   ASSERT_EQ(0, us_tcp_setopt(p.srv.s, US_TCP_OPT_RCVBUF, 2 << 20));
   us_tcp_setopt(p.cli.s, US_TCP_OPT_SNDBUF, 4 << 20);
   std::vector<uint8_t> b(1 << 16);
