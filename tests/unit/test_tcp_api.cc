@@ -308,46 +308,7 @@ TEST(TcpApi, FragmentationNeededLowersMss) {
   ASSERT_TRUE(p.t.run_until([&] { f.pump(); return f.done(); }, p.t.now + US_SEC(2)));
   // A router says: next-hop MTU 1000. Quote the client's last segment.
   auto last = p.segs(0).back();
-  std::vector<uint8_t> icmp(8 + 20 + 8);
-  icmp[0] = 3;  // destination unreachable
-  icmp[1] = 4;  // fragmentation needed
-  icmp[6] = 1000 >> 8;
-  icmp[7] = 1000 & 0xff;
-  uint8_t *ip = &icmp[8];
-  ip[0] = 0x45;
-  ip[2] = 1500 >> 8;
-  ip[3] = 1500 & 0xff;
-  ip[6] = 0x40;
-  ip[8] = 64;
-  ip[9] = 6;
-  tcp_wr32(ip + 12, TwoStack::kIpA);
-  tcp_wr32(ip + 16, TwoStack::kIpB);
-  uint8_t *th = ip + 20;
-  tcp_wr16(th, p.cli_port());
-  tcp_wr16(th + 2, p.port);
-  tcp_wr32(th + 4, last.seq);
-  uint16_t c = us_csum_fold(us_csum_add(0, icmp.data(), icmp.size()));
-  icmp[2] = (uint8_t)(c >> 8);
-  icmp[3] = (uint8_t)c;
-  // Send it into A as an ICMP datagram from B.
-  std::vector<uint8_t> fr(14 + 20 + icmp.size());
-  const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 0x0a}, mac_b[6] = {2, 0, 0, 0, 0, 0x01};
-  memcpy(&fr[0], mac_a, 6);
-  memcpy(&fr[6], mac_b, 6);
-  fr[12] = 8;
-  uint8_t *oip = &fr[14];
-  oip[0] = 0x45;
-  oip[2] = (uint8_t)((20 + icmp.size()) >> 8);
-  oip[3] = (uint8_t)(20 + icmp.size());
-  oip[8] = 64;
-  oip[9] = 1;
-  tcp_wr32(oip + 12, TwoStack::kIpB);
-  tcp_wr32(oip + 16, TwoStack::kIpA);
-  c = us_csum_fold(us_csum_add(0, oip, 20));
-  oip[10] = (uint8_t)(c >> 8);
-  oip[11] = (uint8_t)c;
-  memcpy(oip + 20, icmp.data(), icmp.size());
-  us_stack_input(p.t.a, fr.data(), fr.size(), nullptr, p.t.now);
+  icmp_frag_needed(p, p.cli_port(), p.port, last.seq, 1000);
   int mss = 0;
   us_tcp_getopt(p.cli.s, US_TCP_OPT_MAXSEG, &mss);
   EXPECT_EQ(1000 - 40 - 12, mss);

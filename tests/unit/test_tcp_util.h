@@ -305,6 +305,50 @@ struct Flow {
   bool done() const { return recvd == total; }
 };
 
+// An ICMP "fragmentation needed" (next-hop MTU `mtu`) into A from a router
+// at B's address, quoting A's segment sport -> dport with sequence `seq`.
+inline void icmp_frag_needed(Pair &p, uint16_t sport, uint16_t dport, uint32_t seq, uint16_t mtu) {
+  std::vector<uint8_t> icmp(8 + 20 + 8);
+  icmp[0] = 3;
+  icmp[1] = 4;
+  icmp[6] = (uint8_t)(mtu >> 8);
+  icmp[7] = (uint8_t)mtu;
+  uint8_t *ip = &icmp[8];
+  ip[0] = 0x45;
+  ip[2] = 1500 >> 8;
+  ip[3] = 1500 & 0xff;
+  ip[6] = 0x40;
+  ip[8] = 64;
+  ip[9] = 6;
+  tcp_wr32(ip + 12, TwoStack::kIpA);
+  tcp_wr32(ip + 16, TwoStack::kIpB);
+  uint8_t *th = ip + 20;
+  tcp_wr16(th, sport);
+  tcp_wr16(th + 2, dport);
+  tcp_wr32(th + 4, seq);
+  uint16_t c = us_csum_fold(us_csum_add(0, icmp.data(), icmp.size()));
+  icmp[2] = (uint8_t)(c >> 8);
+  icmp[3] = (uint8_t)c;
+  std::vector<uint8_t> fr(14 + 20 + icmp.size());
+  const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 0x0a}, mac_b[6] = {2, 0, 0, 0, 0, 0x01};
+  memcpy(&fr[0], mac_a, 6);
+  memcpy(&fr[6], mac_b, 6);
+  fr[12] = 8;
+  uint8_t *oip = &fr[14];
+  oip[0] = 0x45;
+  oip[2] = (uint8_t)((20 + icmp.size()) >> 8);
+  oip[3] = (uint8_t)(20 + icmp.size());
+  oip[8] = 64;
+  oip[9] = 1;
+  tcp_wr32(oip + 12, TwoStack::kIpB);
+  tcp_wr32(oip + 16, TwoStack::kIpA);
+  c = us_csum_fold(us_csum_add(0, oip, 20));
+  oip[10] = (uint8_t)(c >> 8);
+  oip[11] = (uint8_t)c;
+  memcpy(oip + 20, icmp.data(), icmp.size());
+  us_stack_input(p.t.a, fr.data(), fr.size(), nullptr, p.t.now);
+}
+
 }  // namespace tcpt
 
 #endif
