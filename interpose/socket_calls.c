@@ -379,8 +379,8 @@ static int wait_connect(int fd, struct us_fd_info *e) {
    * hang-up flags before the send buffer, without a lock, so a poll that
    * runs while the stack closes its end can read "not hung up" just before
    * the close sets it, and then "writable" once the close has freed the
-   * filler - a failed connect seen as connected (about 1 in 100,000
-   * refused connects). The flags are set before the filler is freed, so a
+   * filler - a failed connect seen as connected (rare: a bare socketpair
+   * closed under a poll shows it once in some 200,000 polls). The flags are set before the filler is freed, so a
    * second look after seeing it writable sees the hang-up if there was one. */
   if (!(p.revents & (POLLHUP | POLLERR)) && !us_chan_hung_up(fd)) {
     channel_restore(fd, e);
