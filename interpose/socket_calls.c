@@ -375,8 +375,14 @@ static int wait_connect(int fd, struct us_fd_info *e) {
   }
   /* The stack drains the filler when the handshake completes and closes the
    * channel when it fails: writable and not hung up means connected, with
-   * no need to ask. */
-  if (!(p.revents & (POLLHUP | POLLERR))) {
+   * no need to ask. One look is not enough: Linux's unix_poll reads the
+   * hang-up flags before the send buffer, without a lock, so a poll that
+   * runs while the stack closes its end can read "not hung up" just before
+   * the close sets it, and then "writable" once the close has freed the
+   * filler - a failed connect seen as connected (rare: a bare socketpair
+   * closed under a poll shows it once in some 200,000 polls). The flags are set before the filler is freed, so a
+   * second look after seeing it writable sees the hang-up if there was one. */
+  if (!(p.revents & (POLLHUP | POLLERR)) && !us_chan_hung_up(fd)) {
     channel_restore(fd, e);
     e->state = US_FDS_CONNECTED;
     return 0;
