@@ -233,6 +233,9 @@ static int mode_accept(int port) {
   printf("peer %s\n", ip);
   show("send", send(c, "welcome\n", 8, 0));
   close(c);
+  /* A listener shut for reading listens no more: accept is EINVAL. */
+  show("shutdown listener", shutdown(l, SHUT_RD));
+  show("accept after shutdown", accept(l, NULL, NULL));
   close(l);
   return 0;
 }

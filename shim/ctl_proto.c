@@ -181,7 +181,10 @@ int us_ctl_recv_accept(int chan, struct us_ctl_accept *a, int *got_fd, int flags
   ssize_t n = recvmsg(chan, &mh, flags);
   if (n < 0) return -errno;
   int got = mh.msg_controllen ? take_fd(&mh) : -1;
-  if (n == 0 && got < 0) return -ECONNABORTED; /* channel shut: listener gone */
+  /* Channel shut: the listener was shut down (or its stack died). Linux's
+   * accept on a socket that no longer listens is EINVAL; ECONNABORTED would
+   * make a server retry forever. */
+  if (n == 0 && got < 0) return -EINVAL;
   if (n != (ssize_t)sizeof *a || a->magic != US_CTL_MAGIC || got < 0) {
     if (got >= 0) close(got);
     return -ECONNABORTED;

@@ -76,7 +76,7 @@ expect_match "epoll-et: still writable after the edge" "^epoll-et open: still wr
 TOPO_PIDS+=($!)
 for ((i = 0; i < 100; i++)); do grep -q ready "$T/acc.out" && break; sleep 0.05; done
 got=$(ip netns exec "$TOPO_SERVER" socat -T 5 - TCP:198.18.0.10:9200 </dev/null)
-for ((i = 0; i < 100; i++)); do grep -q "^send" "$T/acc.out" && break; sleep 0.05; done
+for ((i = 0; i < 100; i++)); do grep -q "^accept after shutdown" "$T/acc.out" && break; sleep 0.05; done
 acc=$(cat "$T/acc.out")
 expect_match "listener: SO_ACCEPTCONN" "^SO_ACCEPTCONN: 1$" "$acc"
 expect_match "listener: not readable before a connection" "^readable before any connection: 0$" "$acc"
@@ -85,4 +85,6 @@ expect_match "listener: readable when one waits" "^readable when one waits: 1$" 
 expect_match "listener: accept4 with SOCK_CLOEXEC" "^accepted fd close-on-exec: 1$" "$acc"
 expect_match "listener: peer address" "^peer 198.18.0.1$" "$acc"
 expect_eq "listener: the Linux client got the greeting" "welcome" "$got"
+expect_match "listener: accept after shutdown(SHUT_RD) is EINVAL, as on Linux" \
+  "^accept after shutdown: -1 EINVAL$" "$acc"
 finish
